@@ -1,0 +1,1 @@
+"""The write side: command messages, their handlers, and the event-sourced application."""

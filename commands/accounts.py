@@ -1,0 +1,53 @@
+"""Handlers of account commands: load, decide in the domain, append."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from commands.application import Ledger
+from commands.loading import check_expected_version, load, with_retries
+from commands.messages import OpenAccount, RenameAccount
+from commands.write_path import Appended, append
+from ledger.account import Account, AccountKind
+from ledger.money import parse_amount
+
+
+class AccountCommands:
+    """Open, rename and close the household's accounts."""
+
+    def __init__(self, app: Ledger) -> None:
+        self.app = app
+
+    def open(self, household_id: UUID, command: OpenAccount) -> Appended:
+        minimum = command.minimum_balance
+        account = Account.open(
+            household_id,
+            command.name,
+            AccountKind(command.kind),
+            command.currency,
+            minimum_balance=None if minimum is None else parse_amount(minimum, command.currency),
+        )
+        return append(self.app, account)
+
+    def rename(
+        self, household_id: UUID, account_id: UUID, command: RenameAccount, expected: int | None
+    ) -> Appended:
+        def attempt() -> Appended:
+            account = load(self.app, Account, household_id, account_id)
+            check_expected_version(self.app, account, expected)
+            account.rename(command.name)
+            return append(self.app, account)
+
+        return with_retries(attempt)
+
+    def close(self, household_id: UUID, account_id: UUID, expected: int | None) -> Appended:
+        def attempt() -> Appended:
+            account = load(self.app, Account, household_id, account_id)
+            check_expected_version(self.app, account, expected)
+            account.close()
+            return append(self.app, account)
+
+        return with_retries(attempt)
+
+
+__all__ = ["AccountCommands"]

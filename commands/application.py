@@ -1,0 +1,76 @@
+"""The event-sourced application that stores every aggregate of the ledger."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import ApplicationRecorder, JSONTranscoder
+from eventsourcing.postgres import PostgresFactory
+from eventsourcing.utils import Environment, EnvType
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.sql import SQL, Identifier
+
+from ledger.account import Account
+from ledger.transcodings import register_all
+
+EVENT_STORE_SCHEMA = "eventstore"
+APPLICATION_NAME = "FiscaFlow"  # the events table is "fiscaflow_events": never rename
+
+
+def event_store_env(
+    conninfo: str,
+    *,
+    pool_size: int = 5,
+    lock_timeout: int = 5,
+    snapshot_interval: int = 0,
+) -> dict[str, str]:
+    """The explicit eventsourcing settings for a database given as a libpq conninfo or URL."""
+    params = conninfo_to_dict(conninfo)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": "commands.recorder:LedgerRecorder",
+        "POSTGRES_DBNAME": str(params.get("dbname") or "postgres"),
+        "POSTGRES_HOST": str(params.get("host") or "127.0.0.1"),
+        "POSTGRES_PORT": str(params.get("port") or "5432"),
+        "POSTGRES_USER": str(params.get("user") or "postgres"),
+        "POSTGRES_PASSWORD": str(params.get("password") or ""),
+        "POSTGRES_SCHEMA": EVENT_STORE_SCHEMA,
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(pool_size),
+        "POSTGRES_LOCK_TIMEOUT": str(lock_timeout),
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_PRE_PING": "y",
+        "IS_SNAPSHOTTING_ENABLED": "y" if snapshot_interval > 0 else "n",
+        "FISCAFLOW_SNAPSHOT_INTERVAL": str(snapshot_interval),
+    }
+
+
+class Ledger(Application[UUID]):
+    """Accounts and transactions (and later users, budgets) in one ordered event store."""
+
+    name = APPLICATION_NAME
+
+    def __init__(self, env: EnvType | None = None) -> None:
+        super().__init__(env)
+        interval = int(self.env.get("FISCAFLOW_SNAPSHOT_INTERVAL") or 0)
+        if interval > 0:
+            # Only long-lived aggregates: an account collects one event per posting.
+            self.snapshotting_intervals = {Account: interval}
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        # Unlike the library default, never read os.environ: settings are explicit.
+        values: dict[str, Any] = dict(type(self).env)
+        values.update(env or {})
+        return Environment(name, values)
+
+    def construct_recorder(self) -> ApplicationRecorder:
+        factory = self.factory
+        assert isinstance(factory, PostgresFactory)
+        with factory.datastore.transaction(commit=True) as curs:
+            curs.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(EVENT_STORE_SCHEMA)))
+        return super().construct_recorder()
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        register_all(transcoder)

@@ -1,0 +1,60 @@
+"""Loading aggregates for a household: another household's aggregate does not exist."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from commands.application import Ledger
+from commands.history import describe
+from ledger.account import Account
+from ledger.errors import ConcurrencyConflictError, NotFoundError
+from ledger.transaction import Transaction
+
+T = TypeVar("T", Account, Transaction)
+RETRIES = 5
+
+
+def load(app: Ledger, kind: type[T], household_id: UUID, aggregate_id: UUID) -> T:
+    """The aggregate if it exists, is of this kind and belongs to the household; else 404."""
+    try:
+        aggregate = app.repository.get(aggregate_id)
+    except AggregateNotFoundError:
+        aggregate = None
+    if not isinstance(aggregate, kind) or aggregate.household_id != household_id:
+        raise NotFoundError(f"no {kind.__name__.lower()} {aggregate_id}")
+    return aggregate
+
+
+def check_expected_version(app: Ledger, aggregate: Account | Transaction, expected: int | None) -> None:
+    """If-Match: refuse a stale edit and show the changes it would overwrite."""
+    if expected is None or expected == aggregate.version:
+        return
+    competing = [
+        describe(e)
+        for e in app.events.get(aggregate.id, gt=expected)
+    ] if expected < aggregate.version else []
+    raise ConcurrencyConflictError(
+        f"expected version {expected}, but the current version is {aggregate.version}",
+        current_version=aggregate.version,
+        competing_changes=competing,
+    )
+
+
+R = TypeVar("R")
+
+
+def with_retries(attempt: Callable[[], R]) -> R:
+    """Re-run a load-decide-save attempt when another writer won the race (bounded)."""
+    for n in range(RETRIES):
+        try:
+            return attempt()
+        except ConcurrencyConflictError as error:
+            if error.extra.get("current_version") is not None or n == RETRIES - 1:
+                raise
+            time.sleep(0.002 * (2**n))
+    raise AssertionError("unreachable")

@@ -1,0 +1,100 @@
+"""Command messages: what a client may ask the ledger to do (msgspec Structs, validated at the edge)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+
+AMOUNT_PATTERN = r"^[+-]?[0-9]{1,15}(\.[0-9]{1,4})?$"
+
+Amount = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=AMOUNT_PATTERN,
+        description="A decimal string such as \"12.34\"; JSON numbers are refused.",
+        examples=["12.34"],
+    ),
+]
+Currency = Annotated[
+    str,
+    msgspec.Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code", examples=["EUR"]),
+]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, examples=["Checking"])]
+Text = Annotated[str, msgspec.Meta(max_length=500)]
+Notes = Annotated[str, msgspec.Meta(max_length=5000)]
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+Category = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[^:]+$", examples=["groceries"])
+]
+AccountKindName = Literal["asset", "liability", "income", "expense", "equity"]
+EntryKindName = Literal["expense", "income", "transfer"]
+
+
+class Command(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of all command bodies: unknown fields are refused (no mass assignment)."""
+
+
+class OpenAccount(Command, kw_only=True):
+    """Open an account for the household."""
+
+    name: Name
+    kind: AccountKindName = "asset"
+    currency: Currency
+    minimum_balance: Amount | None = msgspec.field(
+        default=None,
+    )
+
+
+class RenameAccount(Command, kw_only=True):
+    """Give an account a new name."""
+
+    name: Name
+
+
+class RecordTransaction(Command, kw_only=True):
+    """Record an expense, an income, or a transfer between two of the household's accounts."""
+
+    kind: EntryKindName
+    account_id: UUID
+    amount: Amount
+    currency: Currency | None = None
+    date: dt.date
+    description: Text = ""
+    merchant: Text | None = None
+    category: Category | None = None
+    tags: list[Tag] = msgspec.field(default_factory=list)
+    notes: Notes | None = None
+    status: Literal["pending", "posted"] = "posted"
+    to_account_id: UUID | None = None
+
+
+class EditTransaction(Command, kw_only=True):
+    """Change descriptive fields of a transaction; absent fields stay as they are."""
+
+    description: Text | msgspec.UnsetType = msgspec.UNSET
+    merchant: Text | None | msgspec.UnsetType = msgspec.UNSET
+    date: dt.date | msgspec.UnsetType = msgspec.UNSET
+    tags: list[Tag] | msgspec.UnsetType = msgspec.UNSET
+    notes: Notes | None | msgspec.UnsetType = msgspec.UNSET
+
+    def changes(self) -> dict[str, object]:
+        return {
+            name: value
+            for name in self.__struct_fields__
+            if (value := getattr(self, name)) is not msgspec.UNSET
+        }
+
+
+class Recategorise(Command, kw_only=True):
+    """Put a transaction in another category."""
+
+    category: Category
+
+
+class Reason(Command, kw_only=True):
+    """Why a transaction is cancelled or disputed."""
+
+    reason: Text = ""

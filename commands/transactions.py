@@ -1,0 +1,119 @@
+"""Handlers of transaction commands: every change to balances saves the transaction and
+the touched accounts together, so limits hold even under concurrent writers."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from commands.application import Ledger
+from commands.loading import check_expected_version, load, with_retries
+from commands.messages import EditTransaction, Reason, Recategorise, RecordTransaction
+from commands.write_path import Appended, append
+from ledger.account import Account
+from ledger.errors import CurrencyMismatchError
+from ledger.money import Money, parse_amount
+from ledger.posting import EntryKind, entry_postings
+from ledger.transaction import Status, Transaction
+
+
+class TransactionCommands:
+    """Record, edit, recategorise, post, dispute and cancel transactions."""
+
+    def __init__(self, app: Ledger) -> None:
+        self.app = app
+
+    def record(self, household_id: UUID, command: RecordTransaction) -> Appended:
+        return with_retries(lambda: self._record_once(household_id, command))
+
+    def _record_once(self, household_id: UUID, command: RecordTransaction) -> Appended:
+        account = load(self.app, Account, household_id, command.account_id)
+        if command.currency is not None and command.currency != account.currency:
+            raise CurrencyMismatchError(f"account {account.id} holds {account.currency}")
+        amount = Money.of(parse_amount(command.amount, account.currency), account.currency)
+        to_account = None
+        if command.to_account_id is not None:
+            to_account = load(self.app, Account, household_id, command.to_account_id)
+        kind = EntryKind(command.kind)
+        postings = entry_postings(
+            kind,
+            amount,
+            account.id,
+            category=command.category,
+            to_account_id=None if to_account is None else to_account.id,
+        )
+        transaction = Transaction.record(
+            household_id,
+            kind,
+            postings,
+            command.date,
+            command.description,
+            merchant=command.merchant,
+            category=command.category,
+            tags=command.tags,
+            notes=command.notes,
+            status=Status(command.status),
+        )
+        accounts = {a.id: a for a in (account, to_account) if a is not None}
+        for account_id, posting in transaction.household_account_postings():
+            accounts[account_id].post(transaction.id, posting.amount)
+        return append(self.app, transaction, *accounts.values())
+
+    def edit(
+        self, household_id: UUID, transaction_id: UUID, command: EditTransaction, expected: int | None
+    ) -> Appended:
+        def attempt() -> Appended:
+            transaction = self._load(household_id, transaction_id, expected)
+            transaction.edit(command.changes())
+            return append(self.app, transaction)
+
+        return with_retries(attempt)
+
+    def recategorise(
+        self, household_id: UUID, transaction_id: UUID, command: Recategorise, expected: int | None
+    ) -> Appended:
+        def attempt() -> Appended:
+            transaction = self._load(household_id, transaction_id, expected)
+            transaction.recategorise(command.category)
+            return append(self.app, transaction)
+
+        return with_retries(attempt)
+
+    def post(self, household_id: UUID, transaction_id: UUID, expected: int | None) -> Appended:
+        def attempt() -> Appended:
+            transaction = self._load(household_id, transaction_id, expected)
+            transaction.post()
+            return append(self.app, transaction)
+
+        return with_retries(attempt)
+
+    def dispute(
+        self, household_id: UUID, transaction_id: UUID, command: Reason, expected: int | None
+    ) -> Appended:
+        def attempt() -> Appended:
+            transaction = self._load(household_id, transaction_id, expected)
+            transaction.dispute(command.reason)
+            return append(self.app, transaction)
+
+        return with_retries(attempt)
+
+    def cancel(
+        self, household_id: UUID, transaction_id: UUID, command: Reason, expected: int | None
+    ) -> Appended:
+        """Cancel and take the postings back out of the accounts' balances."""
+
+        def attempt() -> Appended:
+            transaction = self._load(household_id, transaction_id, expected)
+            transaction.cancel(command.reason)
+            accounts: list[Account] = []
+            for account_id, posting in transaction.household_account_postings():
+                account = load(self.app, Account, household_id, account_id)
+                account.reverse(transaction.id, posting.amount)
+                accounts.append(account)
+            return append(self.app, transaction, *accounts)
+
+        return with_retries(attempt)
+
+    def _load(self, household_id: UUID, transaction_id: UUID, expected: int | None) -> Transaction:
+        transaction = load(self.app, Transaction, household_id, transaction_id)
+        check_expected_version(self.app, transaction, expected)
+        return transaction

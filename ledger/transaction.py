@@ -1,0 +1,193 @@
+"""The Transaction aggregate: balanced postings, descriptive fields, and a status lifecycle."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from ledger.errors import IllegalTransitionError, InvalidInputError
+from ledger.posting import EntryKind, Posting, check_balanced, recategorised
+
+MAX_TEXT = 500
+MAX_NOTES = 5000
+MAX_TAGS = 50
+EDITABLE_FIELDS = frozenset({"description", "merchant", "date", "tags", "notes"})
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    POSTED = "posted"
+    CANCELLED = "cancelled"
+    DISPUTED = "disputed"
+
+
+# The only legal moves; anything else raises IllegalTransitionError.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.PENDING: frozenset({Status.POSTED, Status.CANCELLED}),
+    Status.POSTED: frozenset({Status.CANCELLED, Status.DISPUTED}),
+    Status.DISPUTED: frozenset({Status.POSTED, Status.CANCELLED}),
+    Status.CANCELLED: frozenset(),
+}
+
+
+def check_text(name: str, value: str | None, limit: int = MAX_TEXT) -> str | None:
+    if value is not None and len(value) > limit:
+        raise InvalidInputError(f"{name} has at most {limit} characters")
+    return value
+
+
+def check_tags(tags: list[str]) -> list[str]:
+    if len(tags) > MAX_TAGS or any(not t.strip() or len(t) > 50 for t in tags):
+        raise InvalidInputError(f"at most {MAX_TAGS} tags, each 1 to 50 characters")
+    return sorted({t.strip() for t in tags})
+
+
+def check_edit(changes: dict[str, Any]) -> dict[str, Any]:
+    """Validate an edit of descriptive fields; amounts and accounts are not editable."""
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise InvalidInputError(f"fields not editable: {sorted(unknown)}")
+    if not changes:
+        raise InvalidInputError("nothing to change")
+    checked = dict(changes)
+    for name in ("description", "merchant"):
+        if name in checked:
+            check_text(name, checked[name])
+    if "notes" in checked:
+        check_text("notes", checked["notes"], MAX_NOTES)
+    if "tags" in checked:
+        checked["tags"] = check_tags(checked["tags"])
+    if "date" in checked and not isinstance(checked["date"], date):
+        raise InvalidInputError("date must be a calendar date")
+    return checked
+
+
+class Transaction(Aggregate):
+    """A financial event of a household, recorded as balanced double-entry postings."""
+
+    @classmethod
+    def record(  # noqa: PLR0913 - a transaction has this many facts
+        cls,
+        household_id: UUID,
+        kind: EntryKind,
+        postings: tuple[Posting, ...],
+        on: date,
+        description: str,
+        *,
+        merchant: str | None = None,
+        category: str | None = None,
+        tags: list[str] | None = None,
+        notes: str | None = None,
+        status: Status = Status.POSTED,
+    ) -> Transaction:
+        check_balanced(postings)
+        if status not in (Status.PENDING, Status.POSTED):
+            raise InvalidInputError("a new transaction is pending or posted")
+        check_text("description", description)
+        check_text("merchant", merchant)
+        check_text("notes", notes, MAX_NOTES)
+        return cls(
+            household_id=household_id,
+            kind=EntryKind(kind),
+            postings=list(postings),
+            date=on,
+            description=description,
+            merchant=merchant,
+            category=category,
+            tags=check_tags(tags or []),
+            notes=notes,
+            status=Status(status),
+        )
+
+    @event("Recorded")
+    def __init__(  # noqa: PLR0913
+        self,
+        household_id: UUID,
+        kind: EntryKind,
+        postings: list[Posting],
+        date: date,
+        description: str,
+        merchant: str | None,
+        category: str | None,
+        tags: list[str],
+        notes: str | None,
+        status: Status,
+    ) -> None:
+        self.household_id = household_id
+        self.kind = EntryKind(kind)
+        self.postings = tuple(postings)
+        self.date = date
+        self.description = description
+        self.merchant = merchant
+        self.category = category
+        self.tags = list(tags)
+        self.notes = notes
+        self.status = Status(status)
+
+    def edit(self, changes: dict[str, Any]) -> None:
+        self.check_not_cancelled()
+        self._edited(check_edit(changes))
+
+    @event("Edited")
+    def _edited(self, changes: dict[str, Any]) -> None:
+        for name, value in changes.items():
+            setattr(self, name, value)
+
+    def recategorise(self, category: str) -> None:
+        self.check_not_cancelled()
+        if not category.strip() or len(category) > 100:
+            raise InvalidInputError("a category has 1 to 100 characters")
+        postings = self.postings
+        if self.kind is not EntryKind.TRANSFER:
+            postings = recategorised(self.postings, self.kind, category)
+        self._recategorised(category, list(postings))
+
+    @event("Recategorised")
+    def _recategorised(self, category: str, postings: list[Posting]) -> None:
+        self.category = category
+        self.postings = tuple(postings)
+
+    def post(self) -> None:
+        self.check_transition(Status.POSTED)
+        self._posted()
+
+    @event("Posted")
+    def _posted(self) -> None:
+        self.status = Status.POSTED
+
+    def dispute(self, reason: str) -> None:
+        self.check_transition(Status.DISPUTED)
+        self._disputed(check_text("reason", reason) or "")
+
+    @event("Disputed")
+    def _disputed(self, reason: str) -> None:
+        self.status = Status.DISPUTED
+
+    def cancel(self, reason: str) -> None:
+        self.check_transition(Status.CANCELLED)
+        self._cancelled(check_text("reason", reason) or "")
+
+    @event("Cancelled")
+    def _cancelled(self, reason: str) -> None:
+        self.status = Status.CANCELLED
+
+    def check_transition(self, to: Status) -> None:
+        if to not in TRANSITIONS[self.status]:
+            raise IllegalTransitionError(f"a {self.status} transaction cannot become {to}")
+
+    def check_not_cancelled(self) -> None:
+        if self.status is Status.CANCELLED:
+            raise IllegalTransitionError("a cancelled transaction cannot be changed")
+
+    def household_account_postings(self) -> list[tuple[UUID, Posting]]:
+        """The postings that hit the household's own accounts, with their account ids."""
+        found = []
+        for posting in self.postings:
+            account_id = posting.household_account_id()
+            if account_id is not None:
+                found.append((account_id, posting))
+        return found

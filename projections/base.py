@@ -1,0 +1,63 @@
+"""What every projection is: a name, a schema of versioned SQL files, and one handler per event.
+
+A projection never opens transactions itself: the runner hands it a cursor inside the
+transaction that also advances the projection's tracking position, so each event is
+applied exactly once, even across crashes.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any, ClassVar
+
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.utils import get_topic
+from psycopg import Cursor
+from psycopg.sql import SQL, Composable, Identifier
+
+EVENTS_TABLE = "eventstore.fiscaflow_events"
+
+
+class UnexpectedEventError(Exception):
+    """A projection was handed an event of a subscribed topic that it has no handler for."""
+
+
+class Projection:
+    """Base of read-model projections; subclasses register handlers on ``apply``."""
+
+    name: ClassVar[str]
+    schema_version: ClassVar[int]
+    handles: ClassVar[tuple[type[Any], ...]]
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+
+    @classmethod
+    def default_schema(cls) -> str:
+        return f"read_{cls.name}"
+
+    @classmethod
+    def topics(cls) -> frozenset[str]:
+        return frozenset(get_topic(t) for t in cls.handles)
+
+    @classmethod
+    def ddl(cls, schema: str) -> list[Composable]:
+        """The CREATE statements of the read model, from its versioned SQL files."""
+        package = resources.files(cls.__module__.rsplit(".", 1)[0])
+        statements = []
+        for version in range(1, cls.schema_version + 1):
+            text = (package / f"schema_v{version}.sql").read_text()
+            for statement in text.split(";"):
+                if statement.strip():
+                    statements.append(SQL(statement).format(schema=Identifier(schema)))  # type: ignore[arg-type]
+        return statements
+
+    def table(self, name: str) -> Identifier:
+        return Identifier(self.schema, name)
+
+    def apply(self, event: DomainEventProtocol[Any], curs: Cursor[Any]) -> None:
+        """Apply one event inside the runner's transaction (a singledispatchmethod in subclasses)."""
+        raise NotImplementedError
+
+    def unexpected(self, event: object) -> None:
+        raise UnexpectedEventError(f"{self.name} has no handler for {get_topic(type(event))}")

@@ -1,0 +1,12 @@
+"""The projections that FiscaFlow runs, by name (one explicit table, no import magic)."""
+
+from __future__ import annotations
+
+from projections.accounts.projection import AccountsProjection
+from projections.base import Projection
+from projections.transactions.projection import TransactionsProjection
+
+PROJECTIONS: dict[str, type[Projection]] = {
+    AccountsProjection.name: AccountsProjection,
+    TransactionsProjection.name: TransactionsProjection,
+}

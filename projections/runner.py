@@ -1,0 +1,165 @@
+"""Runs a projection: reads events after its tracked position and applies them in batches.
+
+Each batch is one database transaction that takes the projection's advisory lock,
+reads the tracked position, applies the next events and records the new position.
+Two runners of one projection therefore never apply an event twice, and a killed
+runner loses at most an uncommitted batch, which the next run applies again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from eventsourcing.persistence import Notification
+from psycopg.sql import SQL, Identifier
+
+from ledger.transcodings import event_mapper
+from projections.base import EVENTS_TABLE, Projection
+
+APPLICATION_NAME = "FiscaFlow"
+NOTIFY_CHANNEL = "fiscaflow_events"
+
+
+class ProjectionFailedError(Exception):
+    """Applying an event failed; the projection stops at that event instead of skipping it."""
+
+
+def lock_key(projection_name: str) -> str:
+    return f"fiscaflow.projection.{projection_name}"
+
+
+def connect(conninfo: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
+    # prepare_threshold=None: statements name tables by schema at every execution, so a
+    # rebuild that swaps schemas is picked up by running projectors.
+    return psycopg.connect(conninfo, autocommit=autocommit, prepare_threshold=None)
+
+
+def ensure_schema(conn: psycopg.Connection[Any], projection: type[Projection], schema: str) -> None:
+    """Create the read model's schema, tables and tracking table if missing."""
+    with conn.transaction(), conn.cursor() as curs:
+        curs.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (lock_key(projection.name),))
+        curs.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
+        curs.execute(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} (application_name text PRIMARY KEY,"
+                " notification_id bigint NOT NULL, schema_version int NOT NULL)"
+            ).format(Identifier(schema, "tracking"))
+        )
+        for statement in projection.ddl(schema):
+            curs.execute(statement)
+        curs.execute(
+            SQL(
+                "INSERT INTO {} VALUES (%s, 0, %s) ON CONFLICT (application_name) DO NOTHING"
+            ).format(Identifier(schema, "tracking")),
+            (APPLICATION_NAME, projection.schema_version),
+        )
+
+
+class ProjectionRunner:
+    """Applies events to one projection's read model, batch by batch."""
+
+    def __init__(
+        self,
+        projection: type[Projection],
+        conninfo: str,
+        *,
+        schema: str | None = None,
+        batch_size: int = 500,
+        lock: bool = True,
+    ) -> None:
+        self.projection = projection(schema or projection.default_schema())
+        self.conninfo = conninfo
+        self.batch_size = batch_size
+        self.lock = lock
+        self.mapper = event_mapper()
+        self.topics = projection.topics()
+        self.conn = connect(conninfo)
+        ensure_schema(self.conn, projection, self.projection.schema)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def run_batch(self, stop: int | None = None) -> int:
+        """Apply the next batch of events (up to ``stop``); return how many were read."""
+        with self.conn.transaction(), self.conn.cursor() as curs:
+            if self.lock:
+                curs.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext(%s))", (lock_key(self.projection.name),)
+                )
+            position = self._position(curs)
+            rows = self._read(curs, position, stop)
+            for row in rows:
+                if row[3] in self.topics:
+                    self._apply(curs, row)
+            if rows:
+                self._track(curs, rows[-1][0])
+            return len(rows)
+
+    def _position(self, curs: psycopg.Cursor[Any]) -> int:
+        curs.execute(
+            SQL("SELECT notification_id FROM {} WHERE application_name = %s").format(
+                self.projection.table("tracking")
+            ),
+            (APPLICATION_NAME,),
+        )
+        row = curs.fetchone()
+        return int(row[0]) if row else 0
+
+    def _read(self, curs: psycopg.Cursor[Any], position: int, stop: int | None) -> list[Any]:
+        curs.execute(
+            SQL(
+                "SELECT notification_id, originator_id, originator_version, topic, state"
+                " FROM {} WHERE notification_id > %s AND notification_id <= %s"
+                " ORDER BY notification_id LIMIT %s"
+            ).format(SQL(EVENTS_TABLE)),
+            (position, stop if stop is not None else 2**62, self.batch_size),
+        )
+        return curs.fetchall()
+
+    def _apply(self, curs: psycopg.Cursor[Any], row: Any) -> None:
+        notification = Notification(
+            id=row[0], originator_id=row[1], originator_version=row[2], topic=row[3], state=bytes(row[4])
+        )
+        try:
+            event = self.mapper.to_domain_event(notification)
+            self.projection.apply(event, curs)
+        except Exception as error:
+            raise ProjectionFailedError(
+                f"projection {self.projection.name} failed on event {notification.id}"
+                f" ({notification.topic} of {notification.originator_id}"
+                f" v{notification.originator_version}): {error!r}"
+            ) from error
+
+    def _track(self, curs: psycopg.Cursor[Any], notification_id: int) -> None:
+        curs.execute(
+            SQL("UPDATE {} SET notification_id = %s WHERE application_name = %s").format(
+                self.projection.table("tracking")
+            ),
+            (notification_id, APPLICATION_NAME),
+        )
+
+    def position(self) -> int:
+        with self.conn.transaction(), self.conn.cursor() as curs:
+            return self._position(curs)
+
+    def catch_up(self, stop: int | None = None, progress: Callable[[int], None] | None = None) -> int:
+        """Apply events until none are left (or ``stop`` is reached); return how many."""
+        total = 0
+        while count := self.run_batch(stop):
+            total += count
+            if progress is not None:
+                progress(count)
+        return total
+
+    def run_until(self, stopping: threading.Event, poll_interval: float = 1.0) -> None:
+        """Follow the event store until ``stopping`` is set: catch up, then wait for NOTIFY."""
+        with connect(self.conninfo, autocommit=True) as listener:
+            listener.execute(SQL("LISTEN {}").format(Identifier(NOTIFY_CHANNEL)))
+            while not stopping.is_set():
+                if self.run_batch():
+                    continue
+                for _ in listener.notifies(timeout=poll_interval, stop_after=1):
+                    pass

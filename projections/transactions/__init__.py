@@ -1,0 +1,1 @@
+"""The transactions read model: one row per transaction, filterable and searchable."""
