@@ -31,6 +31,11 @@ def lock_key(projection_name: str) -> str:
     return f"fiscaflow.projection.{projection_name}"
 
 
+def take_lock(curs: psycopg.Cursor[Any], projection_name: str) -> None:
+    """The projection's advisory lock, held until the transaction ends."""
+    curs.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (lock_key(projection_name),))
+
+
 def connect(conninfo: str, *, autocommit: bool = False) -> psycopg.Connection[Any]:
     # prepare_threshold=None: statements name tables by schema at every execution, so a
     # rebuild that swaps schemas is picked up by running projectors.
@@ -40,7 +45,7 @@ def connect(conninfo: str, *, autocommit: bool = False) -> psycopg.Connection[An
 def ensure_schema(conn: psycopg.Connection[Any], projection: type[Projection], schema: str) -> None:
     """Create the read model's schema, tables and tracking table if missing."""
     with conn.transaction(), conn.cursor() as curs:
-        curs.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (lock_key(projection.name),))
+        take_lock(curs, projection.name)
         curs.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
         curs.execute(
             SQL(
@@ -86,17 +91,19 @@ class ProjectionRunner:
         """Apply the next batch of events (up to ``stop``); return how many were read."""
         with self.conn.transaction(), self.conn.cursor() as curs:
             if self.lock:
-                curs.execute(
-                    "SELECT pg_advisory_xact_lock(hashtext(%s))", (lock_key(self.projection.name),)
-                )
-            position = self._position(curs)
-            rows = self._read(curs, position, stop)
-            for row in rows:
-                if row[3] in self.topics:
-                    self._apply(curs, row)
-            if rows:
-                self._track(curs, rows[-1][0])
-            return len(rows)
+                take_lock(curs, self.projection.name)
+            return self.apply_batch(curs, stop)
+
+    def apply_batch(self, curs: psycopg.Cursor[Any], stop: int | None = None) -> int:
+        """Inside the caller's transaction: apply the next events and advance tracking."""
+        position = self._position(curs)
+        rows = self._read(curs, position, stop)
+        for row in rows:
+            if row[3] in self.topics:
+                self._apply(curs, row)
+        if rows:
+            self._track(curs, rows[-1][0])
+        return len(rows)
 
     def _position(self, curs: psycopg.Cursor[Any]) -> int:
         curs.execute(

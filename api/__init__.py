@@ -1,0 +1,1 @@
+"""The HTTP API (Litestar): command endpoints, query endpoints, errors, OpenAPI."""

@@ -1,0 +1,100 @@
+"""Account endpoints: commands (POST/PUT/DELETE) and queries (GET), in separate controllers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, Response, delete, get, post, put
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from api.consistency import TokenHeader, TokenQuery, read_after
+from api.responses import Accepted, accepted, expected_version
+from api.services import Services
+from api.tenancy import household, services
+from commands.messages import OpenAccount, RenameAccount
+from queries import accounts as q
+from queries.db import ACCOUNTS_SCHEMA
+from queries.views import AccountView, BalanceView
+
+IfMatch = Annotated[
+    str | None,
+    Parameter(header="If-Match", required=False, description="The version you last read; a stale one gets 409."),
+]
+DEPENDENCIES = {"household": Provide(household, sync_to_thread=False), "services": Provide(services, sync_to_thread=False)}
+
+
+class AccountCommandHandlers:
+    """Command endpoints (they append events)."""
+
+    path = "/api/v1/accounts"
+
+    @post("/", operation_id="openAccount", status_code=201, sync_to_thread=True)
+    def open_account(self, data: OpenAccount, household: UUID, services: Services) -> Response[Accepted]:
+        """Open an account (asset, liability, income, expense or equity) in one currency.
+
+        `minimum_balance` (e.g. "0") makes the ledger refuse any posting that would take the
+        balance below it, even under concurrent writers."""
+        result = services.accounts.open(household, data)
+        return accepted(result, 201, f"{self.path}/{result.id}")
+
+    @put("/{account_id:uuid}", operation_id="renameAccount", sync_to_thread=True)
+    def rename_account(
+        self, account_id: UUID, data: RenameAccount, household: UUID, services: Services, if_match: IfMatch = None
+    ) -> Response[Accepted]:
+        """Rename an account."""
+        return accepted(services.accounts.rename(household, account_id, data, expected_version(if_match)))
+
+    @delete("/{account_id:uuid}", operation_id="closeAccount", status_code=200, sync_to_thread=True)
+    def close_account(
+        self, account_id: UUID, household: UUID, services: Services, if_match: IfMatch = None
+    ) -> Response[Accepted]:
+        """Close an account; its balance must be zero. A closed account takes no postings."""
+        return accepted(services.accounts.close(household, account_id, expected_version(if_match)))
+
+
+class AccountQueryHandlers:
+    """Query endpoints (they read read models only)."""
+
+    @get("/", operation_id="listAccounts", sync_to_thread=True)
+    def list_accounts(
+        self, household: UUID, services: Services, token: TokenHeader = None, after: TokenQuery = None
+    ) -> list[AccountView]:
+        """The household's accounts with their current balances (debit-positive)."""
+        read_after(services, (ACCOUNTS_SCHEMA,), token, after)
+        return q.list_accounts(services.reads, household)
+
+    @get("/{account_id:uuid}", operation_id="getAccount", sync_to_thread=True)
+    def get_account(
+        self, account_id: UUID, household: UUID, services: Services, token: TokenHeader = None, after: TokenQuery = None
+    ) -> AccountView:
+        """One account."""
+        read_after(services, (ACCOUNTS_SCHEMA,), token, after)
+        return q.get_account(services.reads, household, account_id)
+
+    @get("/{account_id:uuid}/balance", operation_id="getAccountBalance", sync_to_thread=True)
+    def get_balance(
+        self,
+        account_id: UUID,
+        household: UUID,
+        services: Services,
+        as_of: Annotated[
+            dt.date | None, Parameter(required=False, description="Balance at the end of this date.")
+        ] = None,
+        token: TokenHeader = None,
+        after: TokenQuery = None,
+    ) -> BalanceView:
+        """The balance from the postings dated on or before `as_of` (today's when absent);
+        cancelled transactions are left out."""
+        read_after(services, (ACCOUNTS_SCHEMA,), token, after)
+        return q.balance(services.reads, household, account_id, as_of)
+
+
+class AccountController(AccountCommandHandlers, AccountQueryHandlers, Controller):
+    """Litestar allows one controller per path: it joins the command and query handlers."""
+
+    path = "/api/v1/accounts"
+    tags = ["accounts"]
+    dependencies = DEPENDENCIES

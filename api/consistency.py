@@ -1,0 +1,29 @@
+"""Query-side dependency: honour a consistency token (header or ``?after=``) with a bounded wait."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar.params import Parameter
+
+from api.responses import CONSISTENCY_HEADER, consistency_token
+from api.services import Services
+from queries.consistency import wait_for
+
+TokenHeader = Annotated[
+    str | None,
+    Parameter(
+        header=CONSISTENCY_HEADER,
+        required=False,
+        description="Position returned by a command: wait (at most a few seconds) until it is visible.",
+    ),
+]
+TokenQuery = Annotated[
+    str | None,
+    Parameter(query="after", required=False, description="Same as the X-Consistency-Token header."),
+]
+
+
+def read_after(services: Services, schemas: tuple[str, ...], header: str | None, query: str | None) -> None:
+    token = consistency_token(header if header is not None else query)
+    wait_for(services.reads, schemas, token, services.settings.consistency_wait)

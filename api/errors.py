@@ -1,0 +1,97 @@
+"""The one place that turns errors into RFC 9457 problem+json responses.
+
+A client never sees a stack trace, a SQL error, or a 500 for input it sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions.http_exceptions import NotAuthorizedException
+
+from commands.write_path import StoreUnavailableError
+from ledger.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
+from queries.consistency import ProjectionLagError, UnknownPositionError
+
+log = logging.getLogger("fiscaflow.api")
+PROBLEM = "application/problem+json"
+TYPE_BASE = "https://fiscaflow.dev/problems/"
+
+
+def problem(
+    status: int, slug: str, title: str, detail: str, request: Request[Any, Any, Any], **extra: Any
+) -> Response[dict[str, Any]]:
+    body = {
+        "type": TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
+    }
+    headers = {"Retry-After": "1"} if status in (429, 503) else None
+    return Response(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def domain_status(error: DomainError) -> int:
+    if isinstance(error, NotFoundError):
+        return 404
+    if isinstance(error, ConflictError):
+        return 409
+    if isinstance(error, InvalidInputError):
+        return 422
+    return 422
+
+
+def on_domain_error(request: Request[Any, Any, Any], error: DomainError) -> Response[dict[str, Any]]:
+    return problem(domain_status(error), error.type, error.title, error.detail, request, **error.extra)
+
+
+def on_validation_error(request: Request[Any, Any, Any], error: ValidationException) -> Response[dict[str, Any]]:
+    errors = error.extra if isinstance(error.extra, list) else []
+    malformed = any("malformed" in str(e.get("message", "")).lower() for e in errors if isinstance(e, dict))
+    if malformed or "malformed" in str(error.detail).lower():
+        return problem(400, "malformed-request", "Malformed request", "the body is not valid JSON", request)
+    return problem(
+        422, "validation", "Invalid request", "the request does not match the schema", request, errors=errors
+    )
+
+
+def on_http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[dict[str, Any]]:
+    slugs = {400: "malformed-request", 401: "unauthorized", 404: "not-found", 405: "method-not-allowed"}
+    slug = slugs.get(error.status_code, f"http-{error.status_code}")
+    if isinstance(error, NotAuthorizedException):
+        slug = "unauthorized"
+    return problem(error.status_code, slug, str(error.detail) or "Error", str(error.detail), request)
+
+
+def on_store_unavailable(request: Request[Any, Any, Any], error: Exception) -> Response[dict[str, Any]]:
+    log.warning("event store unavailable: %s", error)
+    return problem(503, "store-unavailable", "Try again shortly", "the ledger is busy; retry", request)
+
+
+def on_unknown_position(request: Request[Any, Any, Any], error: UnknownPositionError) -> Response[dict[str, Any]]:
+    return problem(422, "unknown-consistency-token", "Unknown consistency token", str(error), request)
+
+
+def on_lag(request: Request[Any, Any, Any], error: ProjectionLagError) -> Response[dict[str, Any]]:
+    return problem(503, "projection-lag", "Read models are catching up", str(error), request)
+
+
+def on_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[dict[str, Any]]:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return problem(500, "internal", "Internal error", "something went wrong on our side", request)
+
+
+EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+    DomainError: on_domain_error,
+    ValidationException: on_validation_error,
+    HTTPException: on_http_error,
+    StoreUnavailableError: on_store_unavailable,
+    UnknownPositionError: on_unknown_position,
+    ProjectionLagError: on_lag,
+    Exception: on_unexpected,
+}

@@ -1,0 +1,150 @@
+"""Transaction endpoints: commands (POST/PUT/DELETE) and queries (GET), in separate controllers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Literal
+from uuid import UUID
+
+from litestar import Controller, Response, delete, get, post, put
+from litestar.params import Parameter
+
+from api.accounts import DEPENDENCIES, IfMatch
+from api.consistency import TokenHeader, TokenQuery, read_after
+from api.responses import Accepted, accepted, expected_version
+from api.services import Services
+from commands.messages import EditTransaction, Reason, Recategorise, RecordTransaction
+from ledger.errors import InvalidInputError
+from queries import transactions as q
+from queries.db import TRANSACTIONS_SCHEMA
+from queries.views import TransactionPage, TransactionView
+
+AmountQuery = Annotated[str | None, Parameter(required=False, pattern=r"^[0-9]{1,15}(\.[0-9]{1,4})?$")]
+
+
+class TransactionCommandHandlers:
+    """Command endpoints (they append events)."""
+
+    path = "/api/v1/transactions"
+
+    @post("/", operation_id="recordTransaction", status_code=201, sync_to_thread=True)
+    def record(self, data: RecordTransaction, household: UUID, services: Services) -> Response[Accepted]:
+        """Record an expense, an income, or a transfer between two of the household's accounts.
+
+        `amount` is a positive decimal string in the account's currency. The ledger stores
+        balanced double-entry postings: an expense moves money from `account_id` to the
+        category's expense account, an income the other way, a transfer to `to_account_id`."""
+        result = services.transactions.record(household, data)
+        return accepted(result, 201, f"{self.path}/{result.id}")
+
+    @put("/{transaction_id:uuid}", operation_id="editTransaction", sync_to_thread=True)
+    def edit(
+        self, transaction_id: UUID, data: EditTransaction, household: UUID, services: Services, if_match: IfMatch = None
+    ) -> Response[Accepted]:
+        """Change description, merchant, date, tags or notes. Send `If-Match: <version>`:
+        if someone changed the transaction since, the answer is 409 with their changes."""
+        return accepted(services.transactions.edit(household, transaction_id, data, expected_version(if_match)))
+
+    @put("/{transaction_id:uuid}/category", operation_id="recategoriseTransaction", sync_to_thread=True)
+    def recategorise(
+        self, transaction_id: UUID, data: Recategorise, household: UUID, services: Services, if_match: IfMatch = None
+    ) -> Response[Accepted]:
+        """Put the transaction in another category (its counter-posting moves with it)."""
+        version = expected_version(if_match)
+        return accepted(services.transactions.recategorise(household, transaction_id, data, version))
+
+    @post("/{transaction_id:uuid}/post", operation_id="postTransaction", status_code=200, sync_to_thread=True)
+    def post_(
+        self, transaction_id: UUID, household: UUID, services: Services, if_match: IfMatch = None
+    ) -> Response[Accepted]:
+        """Confirm a pending transaction, or resolve a dispute in its favour."""
+        return accepted(services.transactions.post(household, transaction_id, expected_version(if_match)))
+
+    @post("/{transaction_id:uuid}/dispute", operation_id="disputeTransaction", status_code=200, sync_to_thread=True)
+    def dispute(
+        self, transaction_id: UUID, data: Reason, household: UUID, services: Services, if_match: IfMatch = None
+    ) -> Response[Accepted]:
+        """Dispute a posted transaction."""
+        version = expected_version(if_match)
+        return accepted(services.transactions.dispute(household, transaction_id, data, version))
+
+    @delete("/{transaction_id:uuid}", operation_id="cancelTransaction", status_code=200, sync_to_thread=True)
+    def cancel(
+        self,
+        transaction_id: UUID,
+        household: UUID,
+        services: Services,
+        if_match: IfMatch = None,
+        reason: Annotated[str, Parameter(query="reason", required=False, max_length=500)] = "",
+    ) -> Response[Accepted]:
+        """Cancel a transaction: its postings leave the balances; the history keeps it."""
+        version = expected_version(if_match)
+        return accepted(services.transactions.cancel(household, transaction_id, Reason(reason=reason), version))
+
+
+def _amount(value: str | None) -> Decimal | None:
+    try:
+        return None if value is None else Decimal(value)
+    except InvalidOperation:
+        raise InvalidInputError(f"{value!r} is not an amount") from None
+
+
+class TransactionQueryHandlers:
+    """Query endpoints (they read read models only)."""
+
+    @get("/", operation_id="listTransactions", sync_to_thread=True)
+    def list_(  # noqa: PLR0913 - one parameter per filter
+        self,
+        household: UUID,
+        services: Services,
+        account_id: UUID | None = None,
+        date_from: dt.date | None = None,
+        date_to: dt.date | None = None,
+        category: Annotated[str | None, Parameter(required=False, max_length=100)] = None,
+        status: Literal["pending", "posted", "cancelled", "disputed"] | None = None,
+        kind: Literal["expense", "income", "transfer"] | None = None,
+        min_amount: AmountQuery = None,
+        max_amount: AmountQuery = None,
+        q_: Annotated[str | None, Parameter(query="q", required=False, max_length=200)] = None,
+        limit: Annotated[int, Parameter(ge=1, le=q.MAX_PAGE)] = 50,
+        cursor: Annotated[str | None, Parameter(required=False, max_length=200)] = None,
+        token: TokenHeader = None,
+        after: TokenQuery = None,
+    ) -> TransactionPage:
+        """Transactions newest first, filtered (all filters combine); `q` searches description,
+        merchant, notes and category. Follow `next_cursor` for the next page."""
+        read_after(services, (TRANSACTIONS_SCHEMA,), token, after)
+        filters = q.TransactionFilter(
+            account_id=account_id,
+            date_from=date_from,
+            date_to=date_to,
+            category=category,
+            status=status,
+            kind=kind,
+            min_amount=_amount(min_amount),
+            max_amount=_amount(max_amount),
+            text=q_,
+        )
+        return q.list_transactions(services.reads, household, filters, limit, cursor)
+
+    @get("/{transaction_id:uuid}", operation_id="getTransaction", sync_to_thread=True)
+    def get_one(
+        self,
+        transaction_id: UUID,
+        household: UUID,
+        services: Services,
+        token: TokenHeader = None,
+        after: TokenQuery = None,
+    ) -> TransactionView:
+        """One transaction."""
+        read_after(services, (TRANSACTIONS_SCHEMA,), token, after)
+        return q.get_transaction(services.reads, household, transaction_id)
+
+
+class TransactionController(TransactionCommandHandlers, TransactionQueryHandlers, Controller):
+    """Litestar allows one controller per path: it joins the command and query handlers."""
+
+    path = "/api/v1/transactions"
+    tags = ["transactions"]
+    dependencies = DEPENDENCIES

@@ -1,0 +1,1 @@
+"""The operator side: settings, the embedded database, and the ``fiscaflow`` CLI."""

@@ -1,0 +1,160 @@
+"""The ``fiscaflow`` command line: serve, run projectors, rebuild read models, read the event log."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Optional
+from uuid import UUID
+
+import typer
+from rich.console import Console
+
+from ops.settings import Settings, SettingsError
+
+app = typer.Typer(
+    help="FiscaFlow: an event-sourced household ledger. With no DATABASE_URL, every command "
+    "uses the embedded PostgreSQL in $FISCAFLOW_HOME.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as error:
+        console.print(f"[red]configuration error:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def database(settings: Settings) -> Iterator[str]:
+    """The conninfo of the configured database, starting the embedded one if needed."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    from ops.embedded import EmbeddedPostgres  # noqa: PLC0415
+
+    started = time.perf_counter()
+    embedded = EmbeddedPostgres(settings.home)
+    conninfo = embedded.start()
+    console.print(f"embedded PostgreSQL ready in {time.perf_counter() - started:.1f}s ({settings.home})")
+    try:
+        yield conninfo
+    finally:
+        embedded.stop()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the HTTP API (and, unless FISCAFLOW_RUN_PROJECTORS=false, the projectors).
+
+    Ctrl-C or SIGTERM finishes in-flight requests, stops the projectors after their
+    current batch and stops the embedded PostgreSQL."""
+    import uvicorn  # noqa: PLC0415
+
+    from api.app import create_app  # noqa: PLC0415
+
+    settings = load_settings()
+    with database(settings) as conninfo:
+        # uvicorn re-raises the signal that stopped it once it has drained; a handler of
+        # our own turns that into a normal return, so the embedded PostgreSQL is stopped.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: None)
+        uvicorn.run(create_app(settings, conninfo), host=host, port=port, log_level="info")
+    console.print("stopped")
+
+
+@app.command("project")
+def project(
+    action: Annotated[str, typer.Argument(help="Only `run` for now.")],
+    names: Annotated[Optional[list[str]], typer.Argument(help="Projections to run (default: all).")] = None,  # noqa: UP045
+) -> None:
+    """`fiscaflow project run [NAME...]`: run projectors as a separate process until SIGTERM."""
+    from projections.registry import PROJECTIONS  # noqa: PLC0415
+    from projections.supervisor import Supervisor  # noqa: PLC0415
+
+    if action != "run":
+        console.print(f"[red]unknown action {action!r}[/red]; use `fiscaflow project run [NAME...]`")
+        raise typer.Exit(2)
+    chosen = names or list(PROJECTIONS)
+    unknown = [n for n in chosen if n not in PROJECTIONS]
+    if unknown:
+        console.print(f"[red]unknown projection(s) {unknown}[/red]; known: {sorted(PROJECTIONS)}")
+        raise typer.Exit(2)
+    settings = load_settings()
+    with database(settings) as conninfo:
+        supervisor = Supervisor(conninfo, chosen)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: supervisor.stopping.set())
+        supervisor.start()
+        console.print(f"projecting {', '.join(chosen)}; Ctrl-C to stop")
+        supervisor.wait()
+        supervisor.stop()
+
+
+@app.command()
+def rebuild(name: Annotated[str, typer.Argument(help="The projection to rebuild, e.g. accounts.")]) -> None:
+    """Rebuild a read model from position 0 into fresh tables and swap it in.
+
+    The old read model keeps serving until the swap, which happens in one transaction."""
+    from rich.progress import Progress  # noqa: PLC0415
+
+    from projections.rebuild import rebuild as run_rebuild  # noqa: PLC0415
+    from projections.registry import PROJECTIONS  # noqa: PLC0415
+
+    if name not in PROJECTIONS:
+        console.print(f"[red]unknown projection {name!r}[/red]; known: {sorted(PROJECTIONS)}")
+        raise typer.Exit(2)
+    settings = load_settings()
+    with database(settings) as conninfo, Progress(console=console) as progress:
+        task = progress.add_task(f"rebuilding {name}", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        count = run_rebuild(PROJECTIONS[name], conninfo, advance)
+    console.print(f"rebuilt {name} from {count} events")
+
+
+@app.command()
+def events(
+    aggregate: Annotated[Optional[UUID], typer.Option(help="Only this aggregate's events.")] = None,  # noqa: UP045
+    since: Annotated[int, typer.Option(help="Only events after this position.")] = 0,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new events.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Print the event log in order: position, time, type, aggregate and data."""
+    from ops.event_log import read_events  # noqa: PLC0415
+
+    settings = load_settings()
+    out = Console()
+    with database(settings) as conninfo:
+        try:
+            for position, described in read_events(conninfo, since, aggregate, follow):
+                if as_json:
+                    sys.stdout.write(json.dumps({"position": position, **described}) + "\n")
+                    sys.stdout.flush()
+                else:
+                    out.print(
+                        f"[bold]{position:>8}[/bold] {described['timestamp'][:19]} "
+                        f"[cyan]{described['type']:<28}[/cyan] {described['aggregate_id']} "
+                        f"v{described['version']} {json.dumps(described['data'])}",
+                        highlight=False,
+                        soft_wrap=True,
+                    )
+        except KeyboardInterrupt:
+            pass
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""The read side: queries over read-model tables, always scoped to one household."""

@@ -1,0 +1,39 @@
+"""The read side's connection pool and the names of the read models' schemas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from psycopg import Cursor
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+ACCOUNTS_SCHEMA = "read_accounts"
+TRANSACTIONS_SCHEMA = "read_transactions"
+
+
+class ReadStore:
+    """A pool of read-only transactions over the read models."""
+
+    def __init__(self, conninfo: str, pool_size: int = 8) -> None:
+        self.pool: ConnectionPool[Any] = ConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=pool_size,
+            open=False,
+            kwargs={"row_factory": dict_row, "autocommit": True},
+            timeout=5.0,
+        )
+
+    def open(self) -> None:
+        self.pool.open(wait=True, timeout=30.0)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    @contextmanager
+    def cursor(self) -> Iterator[Cursor[dict[str, Any]]]:
+        with self.pool.connection() as conn, conn.cursor() as curs:
+            yield curs

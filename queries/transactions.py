@@ -1,0 +1,124 @@
+"""Queries over the transactions read model: filters, full-text search, keyset pages."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from ledger.errors import InvalidInputError, NotFoundError
+from queries.db import TRANSACTIONS_SCHEMA, ReadStore
+from queries.views import TransactionPage, TransactionView
+
+S = TRANSACTIONS_SCHEMA
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionFilter:
+    """The list's filters; every one is optional and they combine with AND."""
+
+    account_id: UUID | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    category: str | None = None
+    status: str | None = None
+    kind: str | None = None
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    text: str | None = None
+
+
+def encode_cursor(on: dt.date, transaction_id: UUID) -> str:
+    return base64.urlsafe_b64encode(f"{on.isoformat()}|{transaction_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[dt.date, UUID]:
+    try:
+        on, transaction_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return dt.date.fromisoformat(on), UUID(transaction_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInputError("cursor is not one this API handed out") from None
+
+
+def _where(household_id: UUID, f: TransactionFilter) -> tuple[str, list[Any]]:
+    clauses, params = ["household_id = %s"], [household_id]
+    optional = (
+        ("%s = ANY(account_ids)", f.account_id),
+        ("date >= %s", f.date_from),
+        ("date <= %s", f.date_to),
+        ("category = %s", f.category),
+        ("status = %s", f.status),
+        ("kind = %s", f.kind),
+        ("amount >= %s", f.min_amount),
+        ("amount <= %s", f.max_amount),
+        ("search @@ websearch_to_tsquery('simple', %s)", f.text),
+    )
+    for clause, value in optional:
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
+    return " AND ".join(clauses), params
+
+
+def _view(row: dict[str, Any]) -> TransactionView:
+    return TransactionView(
+        id=row["transaction_id"],
+        version=row["version"],
+        kind=row["kind"],
+        status=row["status"],
+        date=row["date"],
+        description=row["description"],
+        merchant=row["merchant"],
+        category=row["category"],
+        tags=list(row["tags"]),
+        notes=row["notes"],
+        amount=str(row["amount"]),
+        currency=row["currency"],
+        account_id=row["account_id"],
+        to_account_id=row["to_account_id"],
+        recorded_at=row["recorded_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def list_transactions(
+    store: ReadStore,
+    household_id: UUID,
+    filters: TransactionFilter,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> TransactionPage:
+    """Newest first (by date, then id); ``cursor`` continues after the previous page."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}")
+    where, params = _where(household_id, filters)
+    if cursor is not None:
+        where += " AND (date, transaction_id) < (%s, %s)"
+        params.extend(decode_cursor(cursor))
+    with store.cursor() as curs:
+        curs.execute(
+            f"SELECT * FROM {S}.transactions WHERE {where}"  # noqa: S608 - clauses are constants
+            " ORDER BY date DESC, transaction_id DESC LIMIT %s",
+            (*params, limit + 1),
+        )
+        rows = curs.fetchall()
+    items = [_view(row) for row in rows[:limit]]
+    next_cursor = encode_cursor(items[-1].date, items[-1].id) if len(rows) > limit else None
+    return TransactionPage(items=items, next_cursor=next_cursor)
+
+
+def get_transaction(store: ReadStore, household_id: UUID, transaction_id: UUID) -> TransactionView:
+    with store.cursor() as curs:
+        curs.execute(
+            f"SELECT * FROM {S}.transactions WHERE household_id = %s AND transaction_id = %s",  # noqa: S608
+            (household_id, transaction_id),
+        )
+        row = curs.fetchone()
+    if row is None:
+        raise NotFoundError(f"no transaction {transaction_id}")
+    return _view(row)
