@@ -6,7 +6,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from commands.application import Ledger
-from commands.loading import check_expected_version, load, with_retries
+from commands.loading import StripedLocks, check_expected_version, load, with_retries
 from commands.messages import EditTransaction, Reason, Recategorise, RecordTransaction
 from commands.write_path import Appended, append
 from ledger.account import Account
@@ -19,11 +19,14 @@ from ledger.transaction import Status, Transaction
 class TransactionCommands:
     """Record, edit, recategorise, post, dispute and cancel transactions."""
 
-    def __init__(self, app: Ledger) -> None:
+    def __init__(self, app: Ledger, locks: StripedLocks | None = None) -> None:
         self.app = app
+        self.locks = locks or StripedLocks()
 
     def record(self, household_id: UUID, command: RecordTransaction) -> Appended:
-        return with_retries(lambda: self._record_once(household_id, command))
+        accounts = [a for a in (command.account_id, command.to_account_id) if a is not None]
+        with self.locks.holding(accounts):
+            return with_retries(lambda: self._record_once(household_id, command))
 
     def _record_once(self, household_id: UUID, command: RecordTransaction) -> Appended:
         account = load(self.app, Account, household_id, command.account_id)

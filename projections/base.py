@@ -28,6 +28,7 @@ class Projection:
     name: ClassVar[str]
     schema_version: ClassVar[int]
     handles: ClassVar[tuple[type[Any], ...]]
+    sql_package: ClassVar[str]  # where schema_v1.sql, schema_v2.sql, ... live
 
     def __init__(self, schema: str) -> None:
         self.schema = schema
@@ -43,7 +44,7 @@ class Projection:
     @classmethod
     def ddl(cls, schema: str) -> list[Composable]:
         """The CREATE statements of the read model, from its versioned SQL files."""
-        package = resources.files(cls.__module__.rsplit(".", 1)[0])
+        package = resources.files(cls.sql_package)
         statements = []
         for version in range(1, cls.schema_version + 1):
             text = (package / f"schema_v{version}.sql").read_text()

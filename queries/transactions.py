@@ -33,14 +33,15 @@ class TransactionFilter:
     text: str | None = None
 
 
-def encode_cursor(on: dt.date, transaction_id: UUID) -> str:
-    return base64.urlsafe_b64encode(f"{on.isoformat()}|{transaction_id}".encode()).decode()
+def encode_cursor(item: TransactionView) -> str:
+    key = f"{item.date.isoformat()}|{item.recorded_at.isoformat()}|{item.id}"
+    return base64.urlsafe_b64encode(key.encode()).decode()
 
 
-def decode_cursor(cursor: str) -> tuple[dt.date, UUID]:
+def decode_cursor(cursor: str) -> tuple[dt.date, dt.datetime, UUID]:
     try:
-        on, transaction_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return dt.date.fromisoformat(on), UUID(transaction_id)
+        on, recorded_at, transaction_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return dt.date.fromisoformat(on), dt.datetime.fromisoformat(recorded_at), UUID(transaction_id)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidInputError("cursor is not one this API handed out") from None
 
@@ -93,22 +94,22 @@ def list_transactions(
     limit: int = 50,
     cursor: str | None = None,
 ) -> TransactionPage:
-    """Newest first (by date, then id); ``cursor`` continues after the previous page."""
+    """Newest first (by date, then by time recorded); ``cursor`` continues after the previous page."""
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}")
     where, params = _where(household_id, filters)
     if cursor is not None:
-        where += " AND (date, transaction_id) < (%s, %s)"
+        where += " AND (date, recorded_at, transaction_id) < (%s, %s, %s)"
         params.extend(decode_cursor(cursor))
     with store.cursor() as curs:
         curs.execute(
             f"SELECT * FROM {S}.transactions WHERE {where}"  # noqa: S608 - clauses are constants
-            " ORDER BY date DESC, transaction_id DESC LIMIT %s",
+            " ORDER BY date DESC, recorded_at DESC, transaction_id DESC LIMIT %s",
             (*params, limit + 1),
         )
         rows = curs.fetchall()
     items = [_view(row) for row in rows[:limit]]
-    next_cursor = encode_cursor(items[-1].date, items[-1].id) if len(rows) > limit else None
+    next_cursor = encode_cursor(items[-1]) if len(rows) > limit else None
     return TransactionPage(items=items, next_cursor=next_cursor)
 
 

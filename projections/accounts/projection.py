@@ -15,6 +15,7 @@ from projections.base import Projection
 class AccountsProjection(Projection):
     name = "accounts"
     schema_version = 1
+    sql_package = "projections.accounts"
     handles = (
         Account.Opened,
         Account.Renamed,

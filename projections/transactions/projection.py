@@ -17,6 +17,7 @@ EDITABLE_COLUMNS = ("description", "merchant", "date", "tags", "notes")
 class TransactionsProjection(Projection):
     name = "transactions"
     schema_version = 1
+    sql_package = "projections.transactions"
     handles = (
         Transaction.Recorded,
         Transaction.Edited,

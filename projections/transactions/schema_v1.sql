@@ -27,6 +27,6 @@ CREATE TABLE IF NOT EXISTS {schema}.transactions (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS transactions_by_id ON {schema}.transactions (transaction_id);
 CREATE INDEX IF NOT EXISTS transactions_by_date
-    ON {schema}.transactions (household_id, date DESC, transaction_id DESC);
+    ON {schema}.transactions (household_id, date DESC, recorded_at DESC, transaction_id DESC);
 CREATE INDEX IF NOT EXISTS transactions_by_account ON {schema}.transactions USING gin (account_ids);
 CREATE INDEX IF NOT EXISTS transactions_search ON {schema}.transactions USING gin (search);
