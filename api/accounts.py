@@ -21,9 +21,14 @@ from queries.views import AccountView, BalanceView
 
 IfMatch = Annotated[
     str | None,
-    Parameter(header="If-Match", required=False, description="The version you last read; a stale one gets 409."),
+    Parameter(
+        header="If-Match", required=False, description="The version you last read; a stale one gets 409."
+    ),
 ]
-DEPENDENCIES = {"household": Provide(household, sync_to_thread=False), "services": Provide(services, sync_to_thread=False)}
+DEPENDENCIES = {
+    "household": Provide(household, sync_to_thread=False),
+    "services": Provide(services, sync_to_thread=False),
+}
 
 
 class AccountCommandHandlers:
@@ -42,7 +47,12 @@ class AccountCommandHandlers:
 
     @put("/{account_id:uuid}", operation_id="renameAccount", sync_to_thread=True)
     def rename_account(
-        self, account_id: UUID, data: RenameAccount, household: UUID, services: Services, if_match: IfMatch = None
+        self,
+        account_id: UUID,
+        data: RenameAccount,
+        household: UUID,
+        services: Services,
+        if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Rename an account."""
         return accepted(services.accounts.rename(household, account_id, data, expected_version(if_match)))
@@ -68,7 +78,12 @@ class AccountQueryHandlers:
 
     @get("/{account_id:uuid}", operation_id="getAccount", sync_to_thread=True)
     def get_account(
-        self, account_id: UUID, household: UUID, services: Services, token: TokenHeader = None, after: TokenQuery = None
+        self,
+        account_id: UUID,
+        household: UUID,
+        services: Services,
+        token: TokenHeader = None,
+        after: TokenQuery = None,
     ) -> AccountView:
         """One account."""
         read_after(services, (ACCOUNTS_SCHEMA,), token, after)
@@ -96,5 +111,5 @@ class AccountController(AccountCommandHandlers, AccountQueryHandlers, Controller
     """Litestar allows one controller per path: it joins the command and query handlers."""
 
     path = "/api/v1/accounts"
-    tags = ["accounts"]
+    tags = ["accounts"]  # noqa: RUF012 - Litestar reads a list
     dependencies = DEPENDENCIES

@@ -50,7 +50,9 @@ def on_domain_error(request: Request[Any, Any, Any], error: DomainError) -> Resp
     return problem(domain_status(error), error.type, error.title, error.detail, request, **error.extra)
 
 
-def on_validation_error(request: Request[Any, Any, Any], error: ValidationException) -> Response[dict[str, Any]]:
+def on_validation_error(
+    request: Request[Any, Any, Any], error: ValidationException
+) -> Response[dict[str, Any]]:
     errors = error.extra if isinstance(error.extra, list) else []
     malformed = any("malformed" in str(e.get("message", "")).lower() for e in errors if isinstance(e, dict))
     if malformed or "malformed" in str(error.detail).lower():
@@ -73,7 +75,9 @@ def on_store_unavailable(request: Request[Any, Any, Any], error: Exception) -> R
     return problem(503, "store-unavailable", "Try again shortly", "the ledger is busy; retry", request)
 
 
-def on_unknown_position(request: Request[Any, Any, Any], error: UnknownPositionError) -> Response[dict[str, Any]]:
+def on_unknown_position(
+    request: Request[Any, Any, Any], error: UnknownPositionError
+) -> Response[dict[str, Any]]:
     return problem(422, "unknown-consistency-token", "Unknown consistency token", str(error), request)
 
 

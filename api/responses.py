@@ -35,7 +35,7 @@ def expected_version(if_match: str | None) -> int | None:
         return None
     text = if_match.strip().removeprefix("W/").strip('"')
     if not text.isdigit():
-        raise InvalidInputError("If-Match must hold the version you last read, e.g. \"3\"")
+        raise InvalidInputError('If-Match must hold the version you last read, e.g. "3"')
     return int(text)
 
 

@@ -40,15 +40,27 @@ class TransactionCommandHandlers:
 
     @put("/{transaction_id:uuid}", operation_id="editTransaction", sync_to_thread=True)
     def edit(
-        self, transaction_id: UUID, data: EditTransaction, household: UUID, services: Services, if_match: IfMatch = None
+        self,
+        transaction_id: UUID,
+        data: EditTransaction,
+        household: UUID,
+        services: Services,
+        if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Change description, merchant, date, tags or notes. Send `If-Match: <version>`:
         if someone changed the transaction since, the answer is 409 with their changes."""
-        return accepted(services.transactions.edit(household, transaction_id, data, expected_version(if_match)))
+        return accepted(
+            services.transactions.edit(household, transaction_id, data, expected_version(if_match))
+        )
 
     @put("/{transaction_id:uuid}/category", operation_id="recategoriseTransaction", sync_to_thread=True)
     def recategorise(
-        self, transaction_id: UUID, data: Recategorise, household: UUID, services: Services, if_match: IfMatch = None
+        self,
+        transaction_id: UUID,
+        data: Recategorise,
+        household: UUID,
+        services: Services,
+        if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Put the transaction in another category (its counter-posting moves with it)."""
         version = expected_version(if_match)
@@ -61,9 +73,19 @@ class TransactionCommandHandlers:
         """Confirm a pending transaction, or resolve a dispute in its favour."""
         return accepted(services.transactions.post(household, transaction_id, expected_version(if_match)))
 
-    @post("/{transaction_id:uuid}/dispute", operation_id="disputeTransaction", status_code=200, sync_to_thread=True)
+    @post(
+        "/{transaction_id:uuid}/dispute",
+        operation_id="disputeTransaction",
+        status_code=200,
+        sync_to_thread=True,
+    )
     def dispute(
-        self, transaction_id: UUID, data: Reason, household: UUID, services: Services, if_match: IfMatch = None
+        self,
+        transaction_id: UUID,
+        data: Reason,
+        household: UUID,
+        services: Services,
+        if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Dispute a posted transaction."""
         version = expected_version(if_match)
@@ -80,7 +102,9 @@ class TransactionCommandHandlers:
     ) -> Response[Accepted]:
         """Cancel a transaction: its postings leave the balances; the history keeps it."""
         version = expected_version(if_match)
-        return accepted(services.transactions.cancel(household, transaction_id, Reason(reason=reason), version))
+        return accepted(
+            services.transactions.cancel(household, transaction_id, Reason(reason=reason), version)
+        )
 
 
 def _amount(value: str | None) -> Decimal | None:
@@ -94,7 +118,7 @@ class TransactionQueryHandlers:
     """Query endpoints (they read read models only)."""
 
     @get("/", operation_id="listTransactions", sync_to_thread=True)
-    def list_(  # noqa: PLR0913 - one parameter per filter
+    def list_(
         self,
         household: UUID,
         services: Services,
@@ -146,5 +170,5 @@ class TransactionController(TransactionCommandHandlers, TransactionQueryHandlers
     """Litestar allows one controller per path: it joins the command and query handlers."""
 
     path = "/api/v1/transactions"
-    tags = ["transactions"]
+    tags = ["transactions"]  # noqa: RUF012 - Litestar reads a list
     dependencies = DEPENDENCIES

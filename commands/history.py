@@ -17,7 +17,7 @@ from ledger.posting import Posting
 ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
 
-def plain(value: Any) -> Any:
+def plain(value: Any) -> Any:  # noqa: PLR0911 - one return per kind of value
     """Turn domain values into JSON-safe ones; amounts stay decimal strings."""
     if isinstance(value, Money):
         return {"amount": str(value.amount), "currency": value.currency}

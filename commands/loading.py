@@ -37,10 +37,11 @@ def check_expected_version(app: Ledger, aggregate: Account | Transaction, expect
     """If-Match: refuse a stale edit and show the changes it would overwrite."""
     if expected is None or expected == aggregate.version:
         return
-    competing = [
-        describe(e)
-        for e in app.events.get(aggregate.id, gt=expected)
-    ] if expected < aggregate.version else []
+    competing = (
+        [describe(e) for e in app.events.get(aggregate.id, gt=expected)]
+        if expected < aggregate.version
+        else []
+    )
     raise ConcurrencyConflictError(
         f"expected version {expected}, but the current version is {aggregate.version}",
         current_version=aggregate.version,

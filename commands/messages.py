@@ -14,7 +14,7 @@ Amount = Annotated[
     str,
     msgspec.Meta(
         pattern=AMOUNT_PATTERN,
-        description="A decimal string such as \"12.34\"; JSON numbers are refused.",
+        description='A decimal string such as "12.34"; JSON numbers are refused.',
         examples=["12.34"],
     ),
 ]
@@ -75,10 +75,10 @@ class EditTransaction(Command, kw_only=True):
     """Change descriptive fields of a transaction; absent fields stay as they are."""
 
     description: Text | msgspec.UnsetType = msgspec.UNSET
-    merchant: Text | None | msgspec.UnsetType = msgspec.UNSET
+    merchant: Text | msgspec.UnsetType | None = msgspec.UNSET
     date: dt.date | msgspec.UnsetType = msgspec.UNSET
     tags: list[Tag] | msgspec.UnsetType = msgspec.UNSET
-    notes: Notes | None | msgspec.UnsetType = msgspec.UNSET
+    notes: Notes | msgspec.UnsetType | None = msgspec.UNSET
 
     def changes(self) -> dict[str, object]:
         return {

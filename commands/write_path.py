@@ -37,9 +37,7 @@ def append(app: Ledger, subject: Aggregate, *others: Aggregate) -> Appended:
     try:
         recordings = app.save(subject, *others)
     except IntegrityError as error:
-        raise ConcurrencyConflictError(
-            "another change was saved first; reload and try again"
-        ) from error
+        raise ConcurrencyConflictError("another change was saved first; reload and try again") from error
     except OperationalError as error:
         raise StoreUnavailableError(str(error)) from error
     position = max((r.notification.id for r in recordings), default=0)

@@ -121,9 +121,7 @@ class Account(Aggregate):
 
     def check_can_change_by(self, change: Money) -> None:
         if change.currency != self.currency:
-            raise CurrencyMismatchError(
-                f"account {self.id} holds {self.currency}, not {change.currency}"
-            )
+            raise CurrencyMismatchError(f"account {self.id} holds {self.currency}, not {change.currency}")
         new_balance = self.balance + change.amount
         if self.minimum_balance is not None and new_balance < self.minimum_balance:
             raise BalanceLimitError(

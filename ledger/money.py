@@ -33,10 +33,10 @@ def check_currency(currency: str) -> str:
 def parse_amount(text: str, currency: str) -> Decimal:
     """Parse a decimal string such as "12.34" for a currency; refuse anything inexact."""
     if not isinstance(text, str):
-        raise InvalidMoneyError("an amount must be a decimal string such as \"12.34\"")
+        raise InvalidMoneyError('an amount must be a decimal string such as "12.34"')
     stripped = text.strip()
     if not stripped or any(c not in "+-.0123456789" for c in stripped):
-        raise InvalidMoneyError(f"{text!r} is not a plain decimal amount such as \"12.34\"")
+        raise InvalidMoneyError(f'{text!r} is not a plain decimal amount such as "12.34"')
     try:
         amount = Decimal(stripped)
     except InvalidOperation:
@@ -64,9 +64,7 @@ class Money:
         exponent = amount.as_tuple().exponent
         assert isinstance(exponent, int)  # finite decimals have an int exponent
         if -exponent > MINOR_UNITS[currency]:
-            raise InvalidMoneyError(
-                f"{currency} has {MINOR_UNITS[currency]} decimal places; got {amount}"
-            )
+            raise InvalidMoneyError(f"{currency} has {MINOR_UNITS[currency]} decimal places; got {amount}")
         if amount == 0:
             amount = Decimal(0)  # no "-0.00"
         return cls(amount.quantize(Decimal(1).scaleb(-MINOR_UNITS[currency])), currency)

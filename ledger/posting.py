@@ -94,9 +94,7 @@ def entry_postings(
 def recategorised(postings: tuple[Posting, ...], kind: EntryKind, category: str) -> tuple[Posting, ...]:
     """The same postings with the nominal counter-account renamed after a new category."""
     counter = nominal_account(kind, category)
-    return tuple(
-        Posting(counter, p.amount) if p.household_account_id() is None else p for p in postings
-    )
+    return tuple(Posting(counter, p.amount) if p.household_account_id() is None else p for p in postings)
 
 
 def check_same_currency(postings: tuple[Posting, ...]) -> str:

@@ -70,7 +70,7 @@ class Transaction(Aggregate):
     """A financial event of a household, recorded as balanced double-entry postings."""
 
     @classmethod
-    def record(  # noqa: PLR0913 - a transaction has this many facts
+    def record(
         cls,
         household_id: UUID,
         kind: EntryKind,
@@ -104,7 +104,7 @@ class Transaction(Aggregate):
         )
 
     @event("Recorded")
-    def __init__(  # noqa: PLR0913
+    def __init__(
         self,
         household_id: UUID,
         kind: EntryKind,

@@ -21,6 +21,7 @@ app = typer.Typer(
     "uses the embedded PostgreSQL in $FISCAFLOW_HOME.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals may hold database passwords
 )
 console = Console(stderr=True)
 
@@ -33,13 +34,26 @@ def load_settings() -> Settings:
         raise typer.Exit(2) from None
 
 
+def check_reachable(conninfo: str) -> None:
+    """Fail early, with a clear message and no password, when the database does not answer."""
+    import psycopg
+
+    try:
+        psycopg.connect(conninfo, connect_timeout=5).close()
+    except psycopg.Error as error:
+        reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+        console.print(f"[red]cannot reach the database in DATABASE_URL:[/red] {reason}")
+        raise typer.Exit(2) from None
+
+
 @contextmanager
 def database(settings: Settings) -> Iterator[str]:
     """The conninfo of the configured database, starting the embedded one if needed."""
     if settings.database_url:
+        check_reachable(settings.database_url)
         yield settings.database_url
         return
-    from ops.embedded import EmbeddedPostgres  # noqa: PLC0415
+    from ops.embedded import EmbeddedPostgres
 
     started = time.perf_counter()
     embedded = EmbeddedPostgres(settings.home)
@@ -60,9 +74,9 @@ def serve(
 
     Ctrl-C or SIGTERM finishes in-flight requests, stops the projectors after their
     current batch and stops the embedded PostgreSQL."""
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
-    from api.app import create_app  # noqa: PLC0415
+    from api.app import create_app
 
     settings = load_settings()
     with database(settings) as conninfo:
@@ -80,8 +94,8 @@ def project(
     names: Annotated[Optional[list[str]], typer.Argument(help="Projections to run (default: all).")] = None,  # noqa: UP045
 ) -> None:
     """`fiscaflow project run [NAME...]`: run projectors as a separate process until SIGTERM."""
-    from projections.registry import PROJECTIONS  # noqa: PLC0415
-    from projections.supervisor import Supervisor  # noqa: PLC0415
+    from projections.registry import PROJECTIONS
+    from projections.supervisor import Supervisor
 
     if action != "run":
         console.print(f"[red]unknown action {action!r}[/red]; use `fiscaflow project run [NAME...]`")
@@ -107,10 +121,10 @@ def rebuild(name: Annotated[str, typer.Argument(help="The projection to rebuild,
     """Rebuild a read model from position 0 into fresh tables and swap it in.
 
     The old read model keeps serving until the swap, which happens in one transaction."""
-    from rich.progress import Progress  # noqa: PLC0415
+    from rich.progress import Progress
 
-    from projections.rebuild import rebuild as run_rebuild  # noqa: PLC0415
-    from projections.registry import PROJECTIONS  # noqa: PLC0415
+    from projections.rebuild import rebuild as run_rebuild
+    from projections.registry import PROJECTIONS
 
     if name not in PROJECTIONS:
         console.print(f"[red]unknown projection {name!r}[/red]; known: {sorted(PROJECTIONS)}")
@@ -134,7 +148,7 @@ def events(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """Print the event log in order: position, time, type, aggregate and data."""
-    from ops.event_log import read_events  # noqa: PLC0415
+    from ops.event_log import read_events
 
     settings = load_settings()
     out = Console()

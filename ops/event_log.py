@@ -34,7 +34,11 @@ def read_events(
             rows = conn.execute(query, (position, aggregate, aggregate, PAGE)).fetchall()
             for row in rows:
                 notification = Notification(
-                    id=row[0], originator_id=row[1], originator_version=row[2], topic=row[3], state=bytes(row[4])
+                    id=row[0],
+                    originator_id=row[1],
+                    originator_version=row[2],
+                    topic=row[3],
+                    state=bytes(row[4]),
                 )
                 yield row[0], describe(mapper.to_domain_event(notification))
                 position = row[0]

@@ -27,14 +27,14 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("FISCAFLOW_MODE", "development", "`development` or `production`; production refuses development-only switches."),
+    Setting("FISCAFLOW_MODE", "development", "`development` or `production` (stricter)."),
     Setting("FISCAFLOW_HOME", "per-user data folder", "Where the embedded PostgreSQL keeps its data."),
     Setting("DATABASE_URL", "(embedded PostgreSQL)", "PostgreSQL URL, e.g. `postgresql://user:pw@host:5432/db`."),
     Setting("FISCAFLOW_DB_POOL_SIZE", "8", "Connections per pool (event store and read side each)."),
-    Setting("FISCAFLOW_LOCK_TIMEOUT", "5", "Seconds an append waits for the events table lock before failing."),
+    Setting("FISCAFLOW_LOCK_TIMEOUT", "5", "Seconds an append waits for the events table lock."),
     Setting("FISCAFLOW_SNAPSHOT_INTERVAL", "100", "Snapshot an account every N events (0 disables)."),
     Setting("FISCAFLOW_CONSISTENCY_WAIT", "2.0", "Seconds a query waits for its consistency token at most."),
-    Setting("FISCAFLOW_DEV_TENANT_HEADER", "true in development", "Accept `X-Household-Id` as the caller's household (development only)."),
+    Setting("FISCAFLOW_DEV_TENANT_HEADER", "true in development", "Trust `X-Household-Id` (development)."),
     Setting("FISCAFLOW_RUN_PROJECTORS", "true", "Run the projectors as threads inside `fiscaflow serve`."),
     Setting("FISCAFLOW_OPENAPI_DOCS", "true in development", "Serve interactive API docs under /schema."),
 )  # fmt: skip
@@ -91,7 +91,9 @@ class Settings:
             consistency_wait=float(
                 _number(env.get("FISCAFLOW_CONSISTENCY_WAIT", "2.0"), "FISCAFLOW_CONSISTENCY_WAIT", float)
             ),
-            dev_tenant_header=_flag(env.get("FISCAFLOW_DEV_TENANT_HEADER", str(dev)), "FISCAFLOW_DEV_TENANT_HEADER"),
+            dev_tenant_header=_flag(
+                env.get("FISCAFLOW_DEV_TENANT_HEADER", str(dev)), "FISCAFLOW_DEV_TENANT_HEADER"
+            ),
             run_projectors=_flag(env.get("FISCAFLOW_RUN_PROJECTORS", "true"), "FISCAFLOW_RUN_PROJECTORS"),
             openapi_docs=_flag(env.get("FISCAFLOW_OPENAPI_DOCS", str(dev)), "FISCAFLOW_OPENAPI_DOCS"),
         )

@@ -23,7 +23,9 @@ def rebuild(projection: type[Projection], conninfo: str, progress: Progress | No
     fresh, old = f"{live}__next", f"{live}__old"
     with connect(conninfo, autocommit=True) as conn:
         conn.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(fresh)))
-        row = conn.execute(SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(SQL(EVENTS_TABLE))).fetchone()
+        row = conn.execute(
+            SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(SQL(EVENTS_TABLE))
+        ).fetchone()
         total = int(row[0]) if row else 0
     runner = ProjectionRunner(projection, conninfo, schema=fresh, batch_size=2000, lock=False)
     done = 0
@@ -41,9 +43,11 @@ def rebuild(projection: type[Projection], conninfo: str, progress: Progress | No
             while count := runner.apply_batch(curs):
                 advance(count)
             curs.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(old)))
-            curs.execute(SQL("ALTER SCHEMA {} RENAME TO {}").format(Identifier(live), Identifier(old)))
+            curs.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (live,))
+            if curs.fetchone():
+                curs.execute(SQL("ALTER SCHEMA {} RENAME TO {}").format(Identifier(live), Identifier(old)))
             curs.execute(SQL("ALTER SCHEMA {} RENAME TO {}").format(Identifier(fresh), Identifier(live)))
-            curs.execute(SQL("DROP SCHEMA {} CASCADE").format(Identifier(old)))
+            curs.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(old)))
     finally:
         runner.close()
     return done

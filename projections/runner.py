@@ -56,9 +56,9 @@ def ensure_schema(conn: psycopg.Connection[Any], projection: type[Projection], s
         for statement in projection.ddl(schema):
             curs.execute(statement)
         curs.execute(
-            SQL(
-                "INSERT INTO {} VALUES (%s, 0, %s) ON CONFLICT (application_name) DO NOTHING"
-            ).format(Identifier(schema, "tracking")),
+            SQL("INSERT INTO {} VALUES (%s, 0, %s) ON CONFLICT (application_name) DO NOTHING").format(
+                Identifier(schema, "tracking")
+            ),
             (APPLICATION_NAME, projection.schema_version),
         )
 

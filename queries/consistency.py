@@ -24,9 +24,7 @@ def positions(store: ReadStore, schemas: tuple[str, ...]) -> dict[str, int]:
     result = {}
     with store.cursor() as curs:
         for schema in schemas:
-            curs.execute(
-                SQL("SELECT notification_id FROM {}").format(Identifier(schema, "tracking"))
-            )
+            curs.execute(SQL("SELECT notification_id FROM {}").format(Identifier(schema, "tracking")))
             row = curs.fetchone()
             result[schema] = int(row["notification_id"]) if row else 0
     return result

@@ -113,7 +113,16 @@ class AccountsProjection(Projection):
         curs.executemany(
             f"INSERT INTO {self.schema}.postings VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",  # noqa: S608
             [
-                (household_id, transaction_id, line, p.account, p.amount.amount, p.amount.currency, on, status)
+                (
+                    household_id,
+                    transaction_id,
+                    line,
+                    p.account,
+                    p.amount.amount,
+                    p.amount.currency,
+                    on,
+                    status,
+                )
                 for line, p in enumerate(postings)
             ],
         )

@@ -72,7 +72,9 @@ def test_a_stale_edit_gets_409_with_the_competing_change_and_changes_nothing(cli
     mine = client.put(f"/api/v1/transactions/{transaction}", json={"description": "Dinner with Ana"},
                       headers={"If-Match": '"1"'})  # fmt: skip
     assert mine.status_code == 200 and mine.json()["version"] == 2
-    theirs = client.put(f"/api/v1/transactions/{transaction}", json={"notes": "mine"}, headers={"If-Match": "1"})
+    theirs = client.put(
+        f"/api/v1/transactions/{transaction}", json={"notes": "mine"}, headers={"If-Match": "1"}
+    )
     assert theirs.status_code == 409
     problem = theirs.json()
     assert theirs.headers["content-type"].startswith("application/problem+json")
@@ -116,7 +118,9 @@ def test_bad_money_input_is_422_problem_json_and_records_nothing(
 
 
 def test_malformed_json_is_400(client: httpx.Client) -> None:
-    response = client.post("/api/v1/accounts", content=b'{"name": ', headers={"content-type": "application/json"})
+    response = client.post(
+        "/api/v1/accounts", content=b'{"name": ', headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.json()["type"].endswith("/malformed-request")
 
@@ -126,7 +130,9 @@ def test_without_a_household_a_request_is_401(server: Server) -> None:
     assert response.status_code == 401
 
 
-def test_another_household_gets_404_everywhere_and_changes_nothing(server: Server, client: httpx.Client) -> None:
+def test_another_household_gets_404_everywhere_and_changes_nothing(
+    server: Server, client: httpx.Client
+) -> None:
     account = open_account(client, "Private")
     created = record(client, kind="income", account_id=account, amount="99.00", description="secret")
     transaction = created.json()["id"]
@@ -161,7 +167,10 @@ def test_cancel_dispute_and_illegal_transitions(client: httpx.Client) -> None:
     assert client.post(f"/api/v1/transactions/{transaction}/dispute", json={}).status_code == 409  # pending
     posted = client.post(f"/api/v1/transactions/{transaction}/post")
     assert posted.status_code == 200
-    assert client.post(f"/api/v1/transactions/{transaction}/dispute", json={"reason": "not me"}).status_code == 200
+    assert (
+        client.post(f"/api/v1/transactions/{transaction}/dispute", json={"reason": "not me"}).status_code
+        == 200
+    )
     cancelled = client.delete(f"/api/v1/transactions/{transaction}", params={"reason": "refunded"})
     assert cancelled.status_code == 200
     assert client.delete(f"/api/v1/transactions/{transaction}").status_code == 409  # already cancelled

@@ -122,6 +122,10 @@ def test_snapshots_give_the_same_account_as_full_replay(database: str) -> None:
         assert with_snapshots.ledger.snapshots is not None
         assert list(with_snapshots.ledger.snapshots.get(account_id))  # snapshots were taken
         assert isinstance(snapshotted, Account)
-        assert (snapshotted.version, snapshotted.balance) == (replayed.version, replayed.balance) == (26, Decimal("25.00"))
+        assert (
+            (snapshotted.version, snapshotted.balance)
+            == (replayed.version, replayed.balance)
+            == (26, Decimal("25.00"))
+        )
     finally:
         with_snapshots.close()

@@ -43,7 +43,11 @@ def fill(books: Books, seed: int, count: int = 120) -> None:
         fields: dict[str, Any] = {"description": f"entry {n}", "category": rng.choice(["food", "rent", None])}
         if kind == "transfer":
             fields = {"to_account_id": rng.choice([a for a in accounts if a != account])}
-        recorded.append(books.record(household, kind, account, f"{rng.randint(1, 5000)}.{rng.randint(0, 99):02d}", **fields))
+        recorded.append(
+            books.record(
+                household, kind, account, f"{rng.randint(1, 5000)}.{rng.randint(0, 99):02d}", **fields
+            )
+        )
         if rng.random() < 0.1:
             victim = rng.choice(recorded)
             with contextlib.suppress(DomainError):  # already cancelled
@@ -51,7 +55,9 @@ def fill(books: Books, seed: int, count: int = 120) -> None:
         if rng.random() < 0.1:
             victim = rng.choice(recorded)
             with contextlib.suppress(DomainError):
-                books.transactions.edit(household, victim, EditTransaction(date=dt.date(2026, 1, n % 28 + 1)), None)
+                books.transactions.edit(
+                    household, victim, EditTransaction(date=dt.date(2026, 1, n % 28 + 1)), None
+                )
 
 
 def snapshot(conninfo: str, name: str, schema: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -83,7 +89,9 @@ def test_a_projector_stopped_mid_stream_and_restarted_equals_a_full_rebuild(
     reference = ProjectionRunner(projection, database, schema=f"reference_{name}", lock=False)
     reference.catch_up()
     reference.close()
-    assert snapshot(database, name, projection.default_schema()) == snapshot(database, name, f"reference_{name}")
+    assert snapshot(database, name, projection.default_schema()) == snapshot(
+        database, name, f"reference_{name}"
+    )
 
 
 class CrashingProjection(AccountsProjection):

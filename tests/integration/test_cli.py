@@ -1,0 +1,129 @@
+"""The `fiscaflow` command line against the real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import psycopg
+import pytest
+
+from tests.integration.helpers import Books
+
+pytestmark = pytest.mark.integration
+
+
+def fiscaflow(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("FISCAFLOW_", "DATABASE_URL"))}
+    return subprocess.run(
+        [sys.executable, "-m", "ops", *args],
+        env=environment | (env or {}),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("command", ["serve", "project", "rebuild", "events"])
+def test_every_command_explains_itself(command: str) -> None:
+    result = fiscaflow(command, "--help")
+    assert result.returncode == 0
+    assert "Usage" in result.stdout and len(result.stdout.splitlines()) > 5
+
+
+def test_events_prints_the_log_in_order(database: str) -> None:
+    books = Books(database)
+    household = uuid.uuid4()
+    account = books.open(household)
+    books.record(household, "income", account, "10.00", description="gift")
+    books.close()
+    result = fiscaflow("events", "--json", env={"DATABASE_URL": database})
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(e["position"], e["type"]) for e in lines] == [
+        (1, "Account.Opened"),
+        (2, "Transaction.Recorded"),
+        (3, "Account.PostingApplied"),
+    ]
+    assert lines[1]["data"]["description"] == "gift"
+    only = fiscaflow(
+        "events", "--json", "--aggregate", str(account), "--since", "1", env={"DATABASE_URL": database}
+    )
+    assert [json.loads(line)["position"] for line in only.stdout.splitlines()] == [3]
+    readable = fiscaflow("events", env={"DATABASE_URL": database})
+    assert "Transaction.Recorded" in readable.stdout
+
+
+def test_rebuild_reports_and_refuses_unknown_names(database: str) -> None:
+    books = Books(database)
+    books.open(uuid.uuid4())
+    books.close()
+    result = fiscaflow("rebuild", "accounts", env={"DATABASE_URL": database})
+    assert result.returncode == 0, result.stderr
+    assert "rebuilt accounts from 1 events" in result.stderr
+    with psycopg.connect(database) as conn:
+        assert conn.execute("SELECT count(*) FROM read_accounts.accounts").fetchone() == (1,)
+    unknown = fiscaflow("rebuild", "nope", env={"DATABASE_URL": database})
+    assert unknown.returncode == 2 and "known:" in unknown.stderr
+
+
+def test_project_run_follows_the_store_and_stops_on_sigterm(database: str) -> None:
+    books = Books(database)
+    household = uuid.uuid4()
+    account = books.open(household)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FISCAFLOW_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ops", "project", "run", "accounts"],
+        env=environment | {"DATABASE_URL": database},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        books.record(household, "income", account, "7.00")
+        deadline = time.monotonic() + 30
+        balance = None
+        while time.monotonic() < deadline and balance != (7,):
+            time.sleep(0.1)
+            with psycopg.connect(database) as conn:
+                try:
+                    balance = conn.execute("SELECT balance::int FROM read_accounts.accounts").fetchone()
+                except psycopg.errors.UndefinedTable:
+                    balance = None
+        assert balance == (7,)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, errors = process.communicate(timeout=30)
+        books.close()
+    assert process.returncode == 0, errors
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {
+                "FISCAFLOW_MODE": "production",
+                "FISCAFLOW_DEV_TENANT_HEADER": "true",
+                "DATABASE_URL": "postgresql://x@127.0.0.1/x",
+            },
+            "development-only",
+        ),
+        ({"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/x"}, "cannot reach the database"),
+        ({"FISCAFLOW_MODE": "production", "FISCAFLOW_DEV_TENANT_HEADER": "false"}, "needs DATABASE_URL"),
+        ({"FISCAFLOW_MODE": "staging"}, "development or production"),
+        ({"FISCAFLOW_DB_POOL_SIZE": "many"}, "must be a number"),
+    ],
+)
+def test_bad_or_unsafe_settings_refuse_to_start(env: dict[str, str], message: str) -> None:
+    result = fiscaflow("serve", env=env)
+    assert result.returncode == 2
+    assert message in result.stderr
