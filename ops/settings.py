@@ -111,8 +111,13 @@ class Settings:
         if not self.database_url:
             raise SettingsError("production needs DATABASE_URL (the embedded PostgreSQL is for development)")
 
-    def documented_names(self) -> set[str]:
-        return {s.name for s in SETTINGS}
 
 
-__all__ = ["SETTINGS", "Settings", "SettingsError"]
+def markdown_table() -> str:
+    """The configuration reference of the README, generated so that it cannot drift."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    lines += [f"| `{s.name}` | {s.default} | {s.meaning} |" for s in SETTINGS]
+    return "\n".join(lines)
+
+
+__all__ = ["SETTINGS", "Settings", "SettingsError", "markdown_table"]
