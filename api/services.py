@@ -31,6 +31,7 @@ class Services:
                 pool_size=settings.db_pool_size,
                 lock_timeout=settings.lock_timeout,
                 snapshot_interval=settings.snapshot_interval,
+                cache_size=settings.aggregate_cache,
             )
         )
         for projection in PROJECTIONS.values():  # create read-model schemas before serving

@@ -25,6 +25,7 @@ def event_store_env(
     pool_size: int = 5,
     lock_timeout: int = 5,
     snapshot_interval: int = 0,
+    cache_size: int = 0,
 ) -> dict[str, str]:
     """The explicit eventsourcing settings for a database given as a libpq conninfo or URL."""
     params = conninfo_to_dict(conninfo)
@@ -44,6 +45,9 @@ def event_store_env(
         "POSTGRES_PRE_PING": "y",
         "IS_SNAPSHOTTING_ENABLED": "y" if snapshot_interval > 0 else "n",
         "FISCAFLOW_SNAPSHOT_INTERVAL": str(snapshot_interval),
+        # A cached aggregate is always fast-forwarded with the newer events from the store
+        # before use, so the cache stays correct with several processes writing.
+        **({"AGGREGATE_CACHE_MAXSIZE": str(cache_size)} if cache_size > 0 else {}),
     }
 
 

@@ -33,6 +33,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FISCAFLOW_DB_POOL_SIZE", "8", "Connections per pool (event store and read side each)."),
     Setting("FISCAFLOW_LOCK_TIMEOUT", "5", "Seconds an append waits for the events table lock."),
     Setting("FISCAFLOW_SNAPSHOT_INTERVAL", "100", "Snapshot an account every N events (0 disables)."),
+    Setting("FISCAFLOW_AGGREGATE_CACHE", "10000", "Aggregates kept in memory per process (0 disables)."),
     Setting("FISCAFLOW_CONSISTENCY_WAIT", "2.0", "Seconds a query waits for its consistency token at most."),
     Setting("FISCAFLOW_DEV_TENANT_HEADER", "true in development", "Trust `X-Household-Id` (development)."),
     Setting("FISCAFLOW_RUN_PROJECTORS", "true", "Run the projectors as threads inside `fiscaflow serve`."),
@@ -67,6 +68,7 @@ class Settings:
     db_pool_size: int = 8
     lock_timeout: int = 5
     snapshot_interval: int = 100
+    aggregate_cache: int = 10000
     consistency_wait: float = 2.0
     dev_tenant_header: bool = True
     run_projectors: bool = True
@@ -87,6 +89,9 @@ class Settings:
             lock_timeout=int(_number(env.get("FISCAFLOW_LOCK_TIMEOUT", "5"), "FISCAFLOW_LOCK_TIMEOUT", int)),
             snapshot_interval=int(
                 _number(env.get("FISCAFLOW_SNAPSHOT_INTERVAL", "100"), "FISCAFLOW_SNAPSHOT_INTERVAL", int)
+            ),
+            aggregate_cache=int(
+                _number(env.get("FISCAFLOW_AGGREGATE_CACHE", "10000"), "FISCAFLOW_AGGREGATE_CACHE", int)
             ),
             consistency_wait=float(
                 _number(env.get("FISCAFLOW_CONSISTENCY_WAIT", "2.0"), "FISCAFLOW_CONSISTENCY_WAIT", float)
