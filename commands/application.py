@@ -42,7 +42,7 @@ def event_store_env(
         "POSTGRES_MAX_OVERFLOW": str(pool_size),
         "POSTGRES_LOCK_TIMEOUT": str(lock_timeout),
         "POSTGRES_CONNECT_TIMEOUT": "5",
-        "POSTGRES_PRE_PING": "y",
+        "POSTGRES_PRE_PING": "n",  # a round trip per checkout; dropped connections are retried
         "IS_SNAPSHOTTING_ENABLED": "y" if snapshot_interval > 0 else "n",
         "FISCAFLOW_SNAPSHOT_INTERVAL": str(snapshot_interval),
         # A cached aggregate is always fast-forwarded with the newer events from the store
