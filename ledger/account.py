@@ -59,7 +59,11 @@ class Account(Aggregate):
             minimum_balance = Money.of(minimum_balance, currency).amount
             if minimum_balance > 0:
                 raise InvalidInputError("minimum_balance must be zero or negative")
-        return cls(household_id, check_name(name), AccountKind(kind), currency, minimum_balance)
+        try:
+            account_kind = AccountKind(kind)
+        except ValueError:
+            raise InvalidInputError(f"unknown kind of account {kind!r}") from None
+        return cls(household_id, check_name(name), account_kind, currency, minimum_balance)
 
     @event("Opened")
     def __init__(
@@ -107,7 +111,9 @@ class Account(Aggregate):
         self.balance += amount
 
     def reverse(self, transaction_id: UUID, amount: Money) -> None:
-        """Take back a posting of a cancelled transaction (allowed on a closed account)."""
+        """Take back a posting of a cancelled transaction. A closed account refuses it too:
+        its balance is zero and must stay so."""
+        self.check_open()
         self.check_can_change_by(-amount)
         self._posting_reversed(transaction_id, amount.amount)
 
@@ -122,7 +128,7 @@ class Account(Aggregate):
     def check_can_change_by(self, change: Money) -> None:
         if change.currency != self.currency:
             raise CurrencyMismatchError(f"account {self.id} holds {self.currency}, not {change.currency}")
-        new_balance = self.balance + change.amount
+        new_balance = (Money(self.balance, self.currency) + change).amount  # range-checked
         if self.minimum_balance is not None and new_balance < self.minimum_balance:
             raise BalanceLimitError(
                 f"balance would become {new_balance} {self.currency}, "

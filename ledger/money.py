@@ -79,11 +79,11 @@ class Money:
 
     def __add__(self, other: Money) -> Money:
         self._check_same_currency(other)
-        return Money(self.amount + other.amount, self.currency)
+        return Money.of(self.amount + other.amount, self.currency)
 
     def __sub__(self, other: Money) -> Money:
         self._check_same_currency(other)
-        return Money(self.amount - other.amount, self.currency)
+        return Money.of(self.amount - other.amount, self.currency)
 
     def __neg__(self) -> Money:
         return Money(-self.amount, self.currency)

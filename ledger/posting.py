@@ -43,9 +43,17 @@ class Posting:
             return None
 
 
+def entry_kind(kind: str) -> EntryKind:
+    """The kind of entry, refusing anything but expense, income and transfer."""
+    try:
+        return EntryKind(kind)
+    except ValueError:
+        raise InvalidInputError(f"unknown kind of entry {kind!r}") from None
+
+
 def nominal_account(kind: EntryKind, category: str | None) -> str:
     """The counter-account of a plain expense or income, named after its category."""
-    prefix = "expenses" if kind is EntryKind.EXPENSE else "income"
+    prefix = "expenses" if entry_kind(kind) is EntryKind.EXPENSE else "income"
     return f"{prefix}:{category or UNCATEGORISED}"
 
 
@@ -74,6 +82,7 @@ def entry_postings(
     ``amount`` is the positive size of the entry: an expense of 12.34 takes 12.34 out
     of ``account_id``; an income puts it in; a transfer moves it to ``to_account_id``.
     """
+    kind = entry_kind(kind)
     if amount.amount <= 0:
         raise InvalidMoneyError("the amount of an entry must be positive")
     own = str(account_id)
@@ -93,7 +102,7 @@ def entry_postings(
 
 def recategorised(postings: tuple[Posting, ...], kind: EntryKind, category: str) -> tuple[Posting, ...]:
     """The same postings with the nominal counter-account renamed after a new category."""
-    counter = nominal_account(kind, category)
+    counter = nominal_account(entry_kind(kind), category)
     return tuple(Posting(counter, p.amount) if p.household_account_id() is None else p for p in postings)
 
 

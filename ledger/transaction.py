@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from ledger.errors import IllegalTransitionError, InvalidInputError
-from ledger.posting import EntryKind, Posting, check_balanced, recategorised
+from ledger.posting import EntryKind, Posting, check_balanced, entry_kind, recategorised
 
 MAX_TEXT = 500
 MAX_NOTES = 5000
@@ -40,10 +40,24 @@ def check_text(name: str, value: str | None, limit: int = MAX_TEXT) -> str | Non
     return value
 
 
-def check_tags(tags: list[str]) -> list[str]:
-    if len(tags) > MAX_TAGS or any(not t.strip() or len(t) > 50 for t in tags):
+def check_tags(tags: object) -> list[str]:
+    """At most 50 tags, each 1 to 50 characters once trimmed; returned sorted and unique."""
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise InvalidInputError("tags are a list of strings")
+    trimmed = {t.strip() for t in tags}
+    if len(trimmed) > MAX_TAGS or any(not t or len(t) > 50 for t in trimmed):
         raise InvalidInputError(f"at most {MAX_TAGS} tags, each 1 to 50 characters")
-    return sorted({t.strip() for t in tags})
+    return sorted(trimmed)
+
+
+def check_category(category: str | None) -> str | None:
+    """A category names a nominal account: 1 to 100 characters, no colon."""
+    if category is None:
+        return None
+    trimmed = category.strip()
+    if not trimmed or len(trimmed) > 100 or ":" in trimmed:
+        raise InvalidInputError("a category has 1 to 100 characters and no colon")
+    return trimmed
 
 
 def check_edit(changes: dict[str, Any]) -> dict[str, Any]:
@@ -56,8 +70,14 @@ def check_edit(changes: dict[str, Any]) -> dict[str, Any]:
     checked = dict(changes)
     for name in ("description", "merchant"):
         if name in checked:
+            if name == "description" and not isinstance(checked[name], str):
+                raise InvalidInputError("description must be text")
+            if checked[name] is not None and not isinstance(checked[name], str):
+                raise InvalidInputError(f"{name} must be text")
             check_text(name, checked[name])
     if "notes" in checked:
+        if checked["notes"] is not None and not isinstance(checked["notes"], str):
+            raise InvalidInputError("notes must be text")
         check_text("notes", checked["notes"], MAX_NOTES)
     if "tags" in checked:
         checked["tags"] = check_tags(checked["tags"])
@@ -85,6 +105,7 @@ class Transaction(Aggregate):
         status: Status = Status.POSTED,
     ) -> Transaction:
         check_balanced(postings)
+        category = check_category(category)
         if status not in (Status.PENDING, Status.POSTED):
             raise InvalidInputError("a new transaction is pending or posted")
         check_text("description", description)
@@ -92,7 +113,7 @@ class Transaction(Aggregate):
         check_text("notes", notes, MAX_NOTES)
         return cls(
             household_id=household_id,
-            kind=EntryKind(kind),
+            kind=entry_kind(kind),
             postings=list(postings),
             date=on,
             description=description,
@@ -139,8 +160,9 @@ class Transaction(Aggregate):
 
     def recategorise(self, category: str) -> None:
         self.check_not_cancelled()
-        if not category.strip() or len(category) > 100:
-            raise InvalidInputError("a category has 1 to 100 characters")
+        checked = check_category(category)
+        assert checked is not None  # a str in gives a str out
+        category = checked
         postings = self.postings
         if self.kind is not EntryKind.TRANSFER:
             postings = recategorised(self.postings, self.kind, category)

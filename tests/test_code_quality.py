@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
     ids=["ruff-check", "ruff-format", "mypy-strict-ledger"],
 )
 def test_code_quality(command: list[str]) -> None:
-    result = subprocess.run(  # noqa: S603 - fixed tool invocations
+    result = subprocess.run(
         [sys.executable, "-m", *command], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr

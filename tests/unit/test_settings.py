@@ -38,7 +38,11 @@ def test_production_turns_development_switches_off_by_default() -> None:
 @pytest.mark.parametrize(
     "env",
     [
-        {"FISCAFLOW_MODE": "production", "DATABASE_URL": "postgresql://h/db", "FISCAFLOW_DEV_TENANT_HEADER": "1"},
+        {
+            "FISCAFLOW_MODE": "production",
+            "DATABASE_URL": "postgresql://h/db",
+            "FISCAFLOW_DEV_TENANT_HEADER": "1",
+        },
         {"FISCAFLOW_MODE": "production"},
         {"FISCAFLOW_MODE": "prod"},
         {"FISCAFLOW_LOCK_TIMEOUT": "-1"},
