@@ -117,7 +117,6 @@ class Settings:
             raise SettingsError("production needs DATABASE_URL (the embedded PostgreSQL is for development)")
 
 
-
 def markdown_table() -> str:
     """The configuration reference of the README, generated so that it cannot drift."""
     lines = ["| variable | default | meaning |", "|---|---|---|"]
