@@ -15,12 +15,18 @@ TokenHeader = Annotated[
     Parameter(
         header=CONSISTENCY_HEADER,
         required=False,
+        pattern=r"^[0-9]{1,18}$",
         description="Position returned by a command: wait (at most a few seconds) until it is visible.",
     ),
 ]
 TokenQuery = Annotated[
     str | None,
-    Parameter(query="after", required=False, description="Same as the X-Consistency-Token header."),
+    Parameter(
+        query="after",
+        required=False,
+        pattern=r"^[0-9]{1,18}$",
+        description="Same as the X-Consistency-Token header.",
+    ),
 ]
 
 

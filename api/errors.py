@@ -22,7 +22,13 @@ TYPE_BASE = "https://fiscaflow.dev/problems/"
 
 
 def problem(
-    status: int, slug: str, title: str, detail: str, request: Request[Any, Any, Any], **extra: Any
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    request: Request[Any, Any, Any],
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> Response[dict[str, Any]]:
     body = {
         "type": TYPE_BASE + slug,
@@ -32,7 +38,9 @@ def problem(
         "instance": request.url.path,
         **extra,
     }
-    headers = {"Retry-After": "1"} if status in (429, 503) else None
+    headers = dict(headers or {})
+    if status in (429, 503):
+        headers.setdefault("Retry-After", "1")
     return Response(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
@@ -67,7 +75,8 @@ def on_http_error(request: Request[Any, Any, Any], error: HTTPException) -> Resp
     slug = slugs.get(error.status_code, f"http-{error.status_code}")
     if isinstance(error, NotAuthorizedException):
         slug = "unauthorized"
-    return problem(error.status_code, slug, str(error.detail) or "Error", str(error.detail), request)
+    headers = dict(error.headers or {})  # e.g. Allow on 405
+    return problem(error.status_code, slug, str(error.detail) or "Error", str(error.detail), request, headers)
 
 
 def on_store_unavailable(request: Request[Any, Any, Any], error: Exception) -> Response[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 
 from api.services import Services
 from queries.consistency import head, positions
@@ -17,7 +18,13 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/ready", operation_id="ready", tags=["probes"], sync_to_thread=True)
+@get(
+    "/ready",
+    operation_id="ready",
+    tags=["probes"],
+    sync_to_thread=True,
+    responses={503: ResponseSpec(data_container=dict[str, Any], description="Not ready")},
+)
 def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """The database answers and no in-process projector is failing; shows projection lag."""
     services: Services = request.app.state.services

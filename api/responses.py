@@ -6,11 +6,13 @@ from uuid import UUID
 
 import msgspec
 from litestar import Response
+from litestar.openapi.datastructures import ResponseSpec
 
 from commands.write_path import Appended
 from ledger.errors import InvalidInputError
 
 CONSISTENCY_HEADER = "X-Consistency-Token"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
 class Accepted(msgspec.Struct, kw_only=True):
@@ -48,3 +50,39 @@ def consistency_token(value: str | None) -> int | None:
 
 
 __all__ = ["Accepted", "accepted", "consistency_token", "expected_version"]
+
+
+class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """An RFC 9457 problem document; extension members depend on the problem type."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[dict[str, str]] | None = None
+    current_version: int | None = None
+    competing_changes: list[dict[str, object]] | None = None
+    balance: str | None = None
+    minimum_balance: str | None = None
+
+
+def problem_spec(description: str) -> ResponseSpec:
+    return ResponseSpec(
+        data_container=Problem,
+        description=description,
+        media_type=PROBLEM_MEDIA_TYPE,
+        generate_examples=False,
+    )
+
+
+COMMON_PROBLEMS = {
+    400: problem_spec("Malformed JSON"),
+    401: problem_spec("No household given"),
+    404: problem_spec("No such resource in your household"),
+    405: problem_spec("Method not allowed"),
+    413: problem_spec("Body too large"),
+    422: problem_spec("Invalid input"),
+    503: problem_spec("Busy, or read models behind the consistency token; retry after Retry-After"),
+}
+COMMAND_PROBLEMS = COMMON_PROBLEMS | {409: problem_spec("Conflict: stale version, illegal change or limit")}

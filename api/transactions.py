@@ -12,7 +12,7 @@ from litestar.params import Parameter
 
 from api.accounts import DEPENDENCIES, IfMatch
 from api.consistency import TokenHeader, TokenQuery, read_after
-from api.responses import Accepted, accepted, expected_version
+from api.responses import COMMAND_PROBLEMS, COMMON_PROBLEMS, Accepted, accepted, expected_version
 from api.services import Services
 from commands.messages import EditTransaction, Reason, Recategorise, RecordTransaction
 from ledger.errors import InvalidInputError
@@ -28,7 +28,13 @@ class TransactionCommandHandlers:
 
     path = "/api/v1/transactions"
 
-    @post("/", operation_id="recordTransaction", status_code=201, sync_to_thread=True)
+    @post(
+        "/",
+        operation_id="recordTransaction",
+        status_code=201,
+        sync_to_thread=True,
+        responses=COMMAND_PROBLEMS,
+    )
     def record(self, data: RecordTransaction, household: UUID, services: Services) -> Response[Accepted]:
         """Record an expense, an income, or a transfer between two of the household's accounts.
 
@@ -38,7 +44,12 @@ class TransactionCommandHandlers:
         result = services.transactions.record(household, data)
         return accepted(result, 201, f"{self.path}/{result.id}")
 
-    @put("/{transaction_id:uuid}", operation_id="editTransaction", sync_to_thread=True)
+    @put(
+        "/{transaction_id:uuid}",
+        operation_id="editTransaction",
+        sync_to_thread=True,
+        responses=COMMAND_PROBLEMS,
+    )
     def edit(
         self,
         transaction_id: UUID,
@@ -53,7 +64,12 @@ class TransactionCommandHandlers:
             services.transactions.edit(household, transaction_id, data, expected_version(if_match))
         )
 
-    @put("/{transaction_id:uuid}/category", operation_id="recategoriseTransaction", sync_to_thread=True)
+    @put(
+        "/{transaction_id:uuid}/category",
+        operation_id="recategoriseTransaction",
+        sync_to_thread=True,
+        responses=COMMAND_PROBLEMS,
+    )
     def recategorise(
         self,
         transaction_id: UUID,
@@ -66,7 +82,13 @@ class TransactionCommandHandlers:
         version = expected_version(if_match)
         return accepted(services.transactions.recategorise(household, transaction_id, data, version))
 
-    @post("/{transaction_id:uuid}/post", operation_id="postTransaction", status_code=200, sync_to_thread=True)
+    @post(
+        "/{transaction_id:uuid}/post",
+        operation_id="postTransaction",
+        status_code=200,
+        sync_to_thread=True,
+        responses=COMMAND_PROBLEMS,
+    )
     def post_(
         self, transaction_id: UUID, household: UUID, services: Services, if_match: IfMatch = None
     ) -> Response[Accepted]:
@@ -78,6 +100,7 @@ class TransactionCommandHandlers:
         operation_id="disputeTransaction",
         status_code=200,
         sync_to_thread=True,
+        responses=COMMAND_PROBLEMS,
     )
     def dispute(
         self,
@@ -91,7 +114,13 @@ class TransactionCommandHandlers:
         version = expected_version(if_match)
         return accepted(services.transactions.dispute(household, transaction_id, data, version))
 
-    @delete("/{transaction_id:uuid}", operation_id="cancelTransaction", status_code=200, sync_to_thread=True)
+    @delete(
+        "/{transaction_id:uuid}",
+        operation_id="cancelTransaction",
+        status_code=200,
+        sync_to_thread=True,
+        responses=COMMAND_PROBLEMS,
+    )
     def cancel(
         self,
         transaction_id: UUID,
@@ -117,7 +146,7 @@ def _amount(value: str | None) -> Decimal | None:
 class TransactionQueryHandlers:
     """Query endpoints (they read read models only)."""
 
-    @get("/", operation_id="listTransactions", sync_to_thread=True)
+    @get("/", operation_id="listTransactions", sync_to_thread=True, responses=COMMON_PROBLEMS)
     def list_(
         self,
         household: UUID,
@@ -152,7 +181,12 @@ class TransactionQueryHandlers:
         )
         return q.list_transactions(services.reads, household, filters, limit, cursor)
 
-    @get("/{transaction_id:uuid}", operation_id="getTransaction", sync_to_thread=True)
+    @get(
+        "/{transaction_id:uuid}",
+        operation_id="getTransaction",
+        sync_to_thread=True,
+        responses=COMMON_PROBLEMS,
+    )
     def get_one(
         self,
         transaction_id: UUID,

@@ -8,19 +8,30 @@ from uuid import UUID
 
 import msgspec
 
-AMOUNT_PATTERN = r"^[+-]?[0-9]{1,15}(\.[0-9]{1,4})?$"
+from ledger.money import MINOR_UNITS
 
-Amount = Annotated[
+PositiveAmount = Annotated[
     str,
     msgspec.Meta(
-        pattern=AMOUNT_PATTERN,
-        description='A decimal string such as "12.34"; JSON numbers are refused.',
+        pattern=r"^(?=[0-9.]*[1-9])[0-9]{1,15}(\.[0-9]{1,4})?$",
+        description='A positive decimal string such as "12.34", with no more decimals than the '
+        "currency has; JSON numbers are refused.",
         examples=["12.34"],
     ),
 ]
-Currency = Annotated[
+NonPositiveAmount = Annotated[
     str,
-    msgspec.Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code", examples=["EUR"]),
+    msgspec.Meta(
+        pattern=r"^(-[0-9]{1,15}(\.[0-9]{1,4})?|0{1,15}(\.0{1,4})?)$",
+        description='Zero or a negative decimal string (debit-positive balances): "0" keeps an '
+        'asset account from going negative, "-1000" is a credit limit of 1,000.',
+        examples=["0"],
+    ),
+]
+CURRENCY_CODES = tuple(sorted(MINOR_UNITS))
+Currency = Annotated[
+    Literal[CURRENCY_CODES],  # type: ignore[valid-type]
+    msgspec.Meta(description="ISO 4217 code", examples=["EUR"]),
 ]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, examples=["Checking"])]
 Text = Annotated[str, msgspec.Meta(max_length=500)]
@@ -43,9 +54,7 @@ class OpenAccount(Command, kw_only=True):
     name: Name
     kind: AccountKindName = "asset"
     currency: Currency
-    minimum_balance: Amount | None = msgspec.field(
-        default=None,
-    )
+    minimum_balance: NonPositiveAmount | None = None
 
 
 class RenameAccount(Command, kw_only=True):
@@ -59,7 +68,7 @@ class RecordTransaction(Command, kw_only=True):
 
     kind: EntryKindName
     account_id: UUID
-    amount: Amount
+    amount: PositiveAmount
     currency: Currency | None = None
     date: dt.date
     description: Text = ""
