@@ -6,12 +6,12 @@ import datetime as dt
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Response, delete, get, post, put
+from litestar import Controller, Response, delete, post, put
 from litestar.di import Provide
 from litestar.params import Parameter
 
 from api.consistency import TokenHeader, TokenQuery, read_after
-from api.responses import COMMAND_PROBLEMS, COMMON_PROBLEMS, Accepted, accepted, expected_version
+from api.responses import Accepted, accepted, command, expected_version, query
 from api.services import Services
 from api.tenancy import household, services
 from commands.messages import OpenAccount, RenameAccount
@@ -36,7 +36,7 @@ class AccountCommandHandlers:
 
     path = "/api/v1/accounts"
 
-    @post("/", operation_id="openAccount", status_code=201, sync_to_thread=True, responses=COMMAND_PROBLEMS)
+    @command(post, "/", "openAccount", 201)
     def open_account(self, data: OpenAccount, household: UUID, services: Services) -> Response[Accepted]:
         """Open an account (asset, liability, income, expense or equity) in one currency.
 
@@ -45,7 +45,7 @@ class AccountCommandHandlers:
         result = services.accounts.open(household, data)
         return accepted(result, 201, f"{self.path}/{result.id}")
 
-    @put("/{account_id:uuid}", operation_id="renameAccount", sync_to_thread=True, responses=COMMAND_PROBLEMS)
+    @command(put, "/{account_id:uuid}", "renameAccount")
     def rename_account(
         self,
         account_id: UUID,
@@ -57,13 +57,7 @@ class AccountCommandHandlers:
         """Rename an account."""
         return accepted(services.accounts.rename(household, account_id, data, expected_version(if_match)))
 
-    @delete(
-        "/{account_id:uuid}",
-        operation_id="closeAccount",
-        status_code=200,
-        sync_to_thread=True,
-        responses=COMMAND_PROBLEMS,
-    )
+    @command(delete, "/{account_id:uuid}", "closeAccount")
     def close_account(
         self, account_id: UUID, household: UUID, services: Services, if_match: IfMatch = None
     ) -> Response[Accepted]:
@@ -74,7 +68,7 @@ class AccountCommandHandlers:
 class AccountQueryHandlers:
     """Query endpoints (they read read models only)."""
 
-    @get("/", operation_id="listAccounts", sync_to_thread=True, responses=COMMON_PROBLEMS)
+    @query("/", "listAccounts")
     def list_accounts(
         self, household: UUID, services: Services, token: TokenHeader = None, after: TokenQuery = None
     ) -> list[AccountView]:
@@ -82,7 +76,7 @@ class AccountQueryHandlers:
         read_after(services, (ACCOUNTS_SCHEMA,), token, after)
         return q.list_accounts(services.reads, household)
 
-    @get("/{account_id:uuid}", operation_id="getAccount", sync_to_thread=True, responses=COMMON_PROBLEMS)
+    @query("/{account_id:uuid}", "getAccount")
     def get_account(
         self,
         account_id: UUID,
@@ -95,12 +89,7 @@ class AccountQueryHandlers:
         read_after(services, (ACCOUNTS_SCHEMA,), token, after)
         return q.get_account(services.reads, household, account_id)
 
-    @get(
-        "/{account_id:uuid}/balance",
-        operation_id="getAccountBalance",
-        sync_to_thread=True,
-        responses=COMMON_PROBLEMS,
-    )
+    @query("/{account_id:uuid}/balance", "getAccountBalance")
     def get_balance(
         self,
         account_id: UUID,

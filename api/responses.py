@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Response
+from litestar import Response, get
 from litestar.openapi.datastructures import ResponseSpec
 
 from commands.write_path import Appended
@@ -86,3 +87,19 @@ COMMON_PROBLEMS = {
     503: problem_spec("Busy, or read models behind the consistency token; retry after Retry-After"),
 }
 COMMAND_PROBLEMS = COMMON_PROBLEMS | {409: problem_spec("Conflict: stale version, illegal change or limit")}
+
+
+def command(method: Any, path: str, operation_id: str, status_code: int = 200) -> Any:
+    """A command route: blocking handler in a thread, conflicts documented."""
+    return method(
+        path,
+        operation_id=operation_id,
+        status_code=status_code,
+        sync_to_thread=True,
+        responses=COMMAND_PROBLEMS,
+    )
+
+
+def query(path: str, operation_id: str) -> Any:
+    """A query route: blocking handler in a thread, reads read models only."""
+    return get(path, operation_id=operation_id, sync_to_thread=True, responses=COMMON_PROBLEMS)

@@ -7,12 +7,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
 from uuid import UUID
 
-from litestar import Controller, Response, delete, get, post, put
+from litestar import Controller, Response, delete, post, put
 from litestar.params import Parameter
 
 from api.accounts import DEPENDENCIES, IfMatch
 from api.consistency import TokenHeader, TokenQuery, read_after
-from api.responses import COMMAND_PROBLEMS, COMMON_PROBLEMS, Accepted, accepted, expected_version
+from api.responses import Accepted, accepted, command, expected_version, query
 from api.services import Services
 from commands.messages import EditTransaction, Reason, Recategorise, RecordTransaction
 from ledger.errors import InvalidInputError
@@ -28,13 +28,7 @@ class TransactionCommandHandlers:
 
     path = "/api/v1/transactions"
 
-    @post(
-        "/",
-        operation_id="recordTransaction",
-        status_code=201,
-        sync_to_thread=True,
-        responses=COMMAND_PROBLEMS,
-    )
+    @command(post, "/", "recordTransaction", 201)
     def record(self, data: RecordTransaction, household: UUID, services: Services) -> Response[Accepted]:
         """Record an expense, an income, or a transfer between two of the household's accounts.
 
@@ -44,12 +38,7 @@ class TransactionCommandHandlers:
         result = services.transactions.record(household, data)
         return accepted(result, 201, f"{self.path}/{result.id}")
 
-    @put(
-        "/{transaction_id:uuid}",
-        operation_id="editTransaction",
-        sync_to_thread=True,
-        responses=COMMAND_PROBLEMS,
-    )
+    @command(put, "/{transaction_id:uuid}", "editTransaction")
     def edit(
         self,
         transaction_id: UUID,
@@ -64,12 +53,7 @@ class TransactionCommandHandlers:
             services.transactions.edit(household, transaction_id, data, expected_version(if_match))
         )
 
-    @put(
-        "/{transaction_id:uuid}/category",
-        operation_id="recategoriseTransaction",
-        sync_to_thread=True,
-        responses=COMMAND_PROBLEMS,
-    )
+    @command(put, "/{transaction_id:uuid}/category", "recategoriseTransaction")
     def recategorise(
         self,
         transaction_id: UUID,
@@ -82,26 +66,14 @@ class TransactionCommandHandlers:
         version = expected_version(if_match)
         return accepted(services.transactions.recategorise(household, transaction_id, data, version))
 
-    @post(
-        "/{transaction_id:uuid}/post",
-        operation_id="postTransaction",
-        status_code=200,
-        sync_to_thread=True,
-        responses=COMMAND_PROBLEMS,
-    )
+    @command(post, "/{transaction_id:uuid}/post", "postTransaction")
     def post_(
         self, transaction_id: UUID, household: UUID, services: Services, if_match: IfMatch = None
     ) -> Response[Accepted]:
         """Confirm a pending transaction, or resolve a dispute in its favour."""
         return accepted(services.transactions.post(household, transaction_id, expected_version(if_match)))
 
-    @post(
-        "/{transaction_id:uuid}/dispute",
-        operation_id="disputeTransaction",
-        status_code=200,
-        sync_to_thread=True,
-        responses=COMMAND_PROBLEMS,
-    )
+    @command(post, "/{transaction_id:uuid}/dispute", "disputeTransaction")
     def dispute(
         self,
         transaction_id: UUID,
@@ -114,13 +86,7 @@ class TransactionCommandHandlers:
         version = expected_version(if_match)
         return accepted(services.transactions.dispute(household, transaction_id, data, version))
 
-    @delete(
-        "/{transaction_id:uuid}",
-        operation_id="cancelTransaction",
-        status_code=200,
-        sync_to_thread=True,
-        responses=COMMAND_PROBLEMS,
-    )
+    @command(delete, "/{transaction_id:uuid}", "cancelTransaction")
     def cancel(
         self,
         transaction_id: UUID,
@@ -146,7 +112,7 @@ def _amount(value: str | None) -> Decimal | None:
 class TransactionQueryHandlers:
     """Query endpoints (they read read models only)."""
 
-    @get("/", operation_id="listTransactions", sync_to_thread=True, responses=COMMON_PROBLEMS)
+    @query("/", "listTransactions")
     def list_(
         self,
         household: UUID,
@@ -181,12 +147,7 @@ class TransactionQueryHandlers:
         )
         return q.list_transactions(services.reads, household, filters, limit, cursor)
 
-    @get(
-        "/{transaction_id:uuid}",
-        operation_id="getTransaction",
-        sync_to_thread=True,
-        responses=COMMON_PROBLEMS,
-    )
+    @query("/{transaction_id:uuid}", "getTransaction")
     def get_one(
         self,
         transaction_id: UUID,
