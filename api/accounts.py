@@ -10,6 +10,7 @@ from litestar import Controller, Response, delete, post, put
 from litestar.di import Provide
 from litestar.params import Parameter
 
+from api.auth import can_write
 from api.consistency import TokenHeader, TokenQuery, read_after
 from api.responses import Accepted, accepted, command, expected_version, query
 from api.services import Services
@@ -25,6 +26,7 @@ IfMatch = Annotated[
         header="If-Match", required=False, description="The version you last read; a stale one gets 409."
     ),
 ]
+WRITE = [can_write]  # read_only members may query, not command
 DEPENDENCIES = {
     "household": Provide(household, sync_to_thread=False),
     "services": Provide(services, sync_to_thread=False),
@@ -36,7 +38,7 @@ class AccountCommandHandlers:
 
     path = "/api/v1/accounts"
 
-    @command(post, "/", "openAccount", 201)
+    @command(post, "/", "openAccount", 201, guards=WRITE)
     def open_account(self, data: OpenAccount, household: UUID, services: Services) -> Response[Accepted]:
         """Open an account (asset, liability, income, expense or equity) in one currency.
 
@@ -45,7 +47,7 @@ class AccountCommandHandlers:
         result = services.accounts.open(household, data)
         return accepted(result, 201, f"{self.path}/{result.id}")
 
-    @command(put, "/{account_id:uuid}", "renameAccount")
+    @command(put, "/{account_id:uuid}", "renameAccount", guards=WRITE)
     def rename_account(
         self,
         account_id: UUID,
@@ -57,7 +59,7 @@ class AccountCommandHandlers:
         """Rename an account."""
         return accepted(services.accounts.rename(household, account_id, data, expected_version(if_match)))
 
-    @command(delete, "/{account_id:uuid}", "closeAccount")
+    @command(delete, "/{account_id:uuid}", "closeAccount", guards=WRITE)
     def close_account(
         self, account_id: UUID, household: UUID, services: Services, if_match: IfMatch = None
     ) -> Response[Accepted]:
@@ -111,5 +113,5 @@ class AccountController(AccountCommandHandlers, AccountQueryHandlers, Controller
     """Litestar allows one controller per path: it joins the command and query handlers."""
 
     path = "/api/v1/accounts"
-    tags = ["accounts"]  # noqa: RUF012 - Litestar reads a list
+    tags = ["accounts"]
     dependencies = DEPENDENCIES

@@ -7,14 +7,23 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.concurrency import sync_to_thread
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import ResponseHeader
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
+from litestar.stores.redis import RedisStore
 
 from api.accounts import AccountController
+from api.auth import jwt_auth
 from api.errors import EXCEPTION_HANDLERS
 from api.health import health, ready
+from api.households import HouseholdController
 from api.services import Services
 from api.transactions import TransactionController
+from api.users import UserController
 from ops.settings import Settings
 
 MAX_BODY_BYTES = 1_000_000
@@ -26,11 +35,30 @@ consistency token. Send the token back on a query (`X-Consistency-Token` header 
 Errors are RFC 9457 problem+json documents."""
 
 
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+
+
+def stores(settings: Settings) -> dict[str, Store]:
+    """Rate limits, login throttling and the token deny-list: Redis when configured."""
+    if settings.redis_url:
+        redis = RedisStore.with_client(url=settings.redis_url, namespace="fiscaflow")
+        return {"auth": redis.with_namespace("auth"), "rate_limit": redis.with_namespace("rate_limit")}
+    return {"auth": MemoryStore(), "rate_limit": MemoryStore()}
+
+
 def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
     """Build the API for a database (``conninfo``, else ``settings.database_url``)."""
     database = conninfo or settings.database_url
     if not database:
         raise ValueError("create_app needs a database: pass conninfo or set DATABASE_URL")
+    if settings.jwt_secret is None:
+        raise ValueError("create_app needs settings.jwt_secret")
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -48,10 +76,20 @@ def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
         path="/schema",
         render_plugins=[ScalarRenderPlugin()] if settings.openapi_docs else [],
     )
+    middleware = []
+    if settings.rate_limit > 0:
+        limit = RateLimitConfig(rate_limit=("minute", settings.rate_limit), exclude=["^/health$", "^/ready$"])
+        middleware.append(limit.middleware)
+    cors = CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None
+    headers = dict(SECURITY_HEADERS)
+    if not settings.development:
+        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
     return Litestar(
         route_handlers=[
             AccountController,
             TransactionController,
+            UserController,
+            HouseholdController,
             health,
             ready,
         ],
@@ -59,4 +97,12 @@ def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
         openapi_config=openapi,
         lifespan=[lifespan],
         request_max_body_size=MAX_BODY_BYTES,
+        on_app_init=[jwt_auth(settings.jwt_secret).on_app_init],
+        stores=stores(settings),
+        middleware=middleware,
+        cors_config=cors,
+        response_headers=[ResponseHeader(name=k, value=v) for k, v in headers.items()],
     )
+
+
+__all__ = ["create_app"]

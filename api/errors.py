@@ -12,8 +12,11 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.exceptions.http_exceptions import NotAuthorizedException
 
+from api.throttle import LoginThrottledError
+from commands.tokens import InvalidTokenError
+from commands.users import InvalidCredentialsError
 from commands.write_path import StoreUnavailableError
-from ledger.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
+from ledger.errors import ConflictError, DomainError, ForbiddenError, InvalidInputError, NotFoundError
 from queries.consistency import ProjectionLagError, UnknownPositionError
 
 log = logging.getLogger("fiscaflow.api")
@@ -47,6 +50,8 @@ def problem(
 def domain_status(error: DomainError) -> int:
     if isinstance(error, NotFoundError):
         return 404
+    if isinstance(error, ForbiddenError):
+        return 403
     if isinstance(error, ConflictError):
         return 409
     if isinstance(error, InvalidInputError):
@@ -70,12 +75,37 @@ def on_validation_error(
     )
 
 
+def on_invalid_credentials(request: Request[Any, Any, Any], error: Exception) -> Response[dict[str, Any]]:
+    detail = "invalid email or password"
+    return problem(
+        401, "invalid-credentials", "Login failed", detail, request, {"WWW-Authenticate": "Bearer"}
+    )
+
+
+def on_invalid_token(request: Request[Any, Any, Any], error: InvalidTokenError) -> Response[dict[str, Any]]:
+    return problem(401, "invalid-token", "Invalid token", str(error), request, {"WWW-Authenticate": "Bearer"})
+
+
+def on_throttled(request: Request[Any, Any, Any], error: LoginThrottledError) -> Response[dict[str, Any]]:
+    headers = {"Retry-After": str(error.retry_after)}
+    return problem(429, "login-throttled", "Too many failed logins", str(error), request, headers)
+
+
 def on_http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[dict[str, Any]]:
-    slugs = {400: "malformed-request", 401: "unauthorized", 404: "not-found", 405: "method-not-allowed"}
+    slugs = {
+        400: "malformed-request",
+        401: "unauthorized",
+        404: "not-found",
+        405: "method-not-allowed",
+        413: "too-large",
+        429: "rate-limited",
+    }
     slug = slugs.get(error.status_code, f"http-{error.status_code}")
     if isinstance(error, NotAuthorizedException):
         slug = "unauthorized"
-    headers = dict(error.headers or {})  # e.g. Allow on 405
+    headers = dict(error.headers or {})  # e.g. Allow on 405, Retry-After on 429
+    if error.status_code == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
     return problem(error.status_code, slug, str(error.detail) or "Error", str(error.detail), request, headers)
 
 
@@ -101,6 +131,9 @@ def on_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response
 
 EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     DomainError: on_domain_error,
+    InvalidCredentialsError: on_invalid_credentials,
+    InvalidTokenError: on_invalid_token,
+    LoginThrottledError: on_throttled,
     ValidationException: on_validation_error,
     HTTPException: on_http_error,
     StoreUnavailableError: on_store_unavailable,

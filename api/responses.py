@@ -79,25 +79,33 @@ def problem_spec(description: str) -> ResponseSpec:
 
 COMMON_PROBLEMS = {
     400: problem_spec("Malformed JSON"),
-    401: problem_spec("No household given"),
+    401: problem_spec("Missing, invalid, expired or revoked access token"),
+    403: problem_spec("Your role may not do this"),
     404: problem_spec("No such resource in your household"),
     405: problem_spec("Method not allowed"),
     413: problem_spec("Body too large"),
     422: problem_spec("Invalid input"),
+    429: problem_spec("Too many requests; retry after Retry-After seconds"),
     503: problem_spec("Busy, or read models behind the consistency token; retry after Retry-After"),
 }
 COMMAND_PROBLEMS = COMMON_PROBLEMS | {409: problem_spec("Conflict: stale version, illegal change or limit")}
 
 
-def command(method: Any, path: str, operation_id: str, status_code: int = 200) -> Any:
-    """A command route: blocking handler in a thread, conflicts documented."""
-    return method(
-        path,
-        operation_id=operation_id,
-        status_code=status_code,
-        sync_to_thread=True,
-        responses=COMMAND_PROBLEMS,
-    )
+def command(
+    method: Any,
+    path: str,
+    operation_id: str,
+    status_code: int = 200,
+    *,
+    guards: list[Any] | None = None,
+    blocking: bool = True,
+) -> Any:
+    """A command route: conflicts documented; a blocking handler runs in a thread."""
+    options: dict[str, Any] = {"operation_id": operation_id, "status_code": status_code}
+    options |= {"responses": COMMAND_PROBLEMS, "guards": guards}
+    if blocking:
+        options["sync_to_thread"] = True
+    return method(path, **options)
 
 
 def query(path: str, operation_id: str) -> Any:

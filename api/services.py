@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from psycopg_pool import ConnectionPool
 
 from commands.accounts import AccountCommands
 from commands.application import Ledger, event_store_env
+from commands.households import HouseholdCommands
+from commands.tokens import TokenService
 from commands.transactions import TransactionCommands
+from commands.users import UserCommands
 from ops.settings import Settings
 from projections.registry import PROJECTIONS
 from projections.runner import ProjectionRunner
@@ -20,11 +26,17 @@ class Services:
     ledger: Ledger
     accounts: AccountCommands
     transactions: TransactionCommands
+    users: UserCommands
+    households: HouseholdCommands
+    tokens: TokenService
     reads: ReadStore
+    auth_pool: ConnectionPool[Any]
     projectors: Supervisor | None
 
     @classmethod
     def start(cls, settings: Settings, conninfo: str) -> Services:
+        if settings.jwt_secret is None:
+            raise ValueError("Services need a JWT secret (ops gives one in development)")
         ledger = Ledger(
             event_store_env(
                 conninfo,
@@ -38,14 +50,31 @@ class Services:
             ProjectionRunner(projection, conninfo).close()
         reads = ReadStore(conninfo, settings.db_pool_size)
         reads.open()
+        auth_pool: ConnectionPool[Any] = ConnectionPool(
+            conninfo, min_size=1, max_size=4, open=True, timeout=5.0
+        )
+        tokens = TokenService(settings.jwt_secret, auth_pool)
+        tokens.create_schema()
         projectors = None
         if settings.run_projectors:
             projectors = Supervisor(conninfo, list(PROJECTIONS))
             projectors.start()
-        return cls(settings, ledger, AccountCommands(ledger), TransactionCommands(ledger), reads, projectors)
+        return cls(
+            settings=settings,
+            ledger=ledger,
+            accounts=AccountCommands(ledger),
+            transactions=TransactionCommands(ledger),
+            users=UserCommands(ledger, tokens),
+            households=HouseholdCommands(ledger, tokens),
+            tokens=tokens,
+            reads=reads,
+            auth_pool=auth_pool,
+            projectors=projectors,
+        )
 
     def close(self) -> None:
         if self.projectors is not None:
             self.projectors.stop()
         self.reads.close()
+        self.auth_pool.close()
         self.ledger.close()

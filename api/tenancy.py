@@ -1,4 +1,4 @@
-"""Who is calling, for which household. Until identity lands, a development-only header."""
+"""Who is calling, for which household: from the verified access token."""
 
 from __future__ import annotations
 
@@ -6,23 +6,18 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Request
-from litestar.exceptions import NotAuthorizedException
 
+from api.auth import Principal, principal
 from api.services import Services
-
-TENANT_HEADER = "X-Household-Id"
 
 
 def household(request: Request[Any, Any, Any]) -> UUID:
-    """The caller's household: from the X-Household-Id header, in development mode only."""
-    services: Services = request.app.state.services
-    if not services.settings.dev_tenant_header:
-        raise NotAuthorizedException("authentication required")
-    value = request.headers.get(TENANT_HEADER)
-    try:
-        return UUID(value or "")
-    except ValueError:
-        raise NotAuthorizedException(f"send your household id in {TENANT_HEADER}") from None
+    """The caller's household (the tenant): every query and command is scoped to it."""
+    return principal(request).household_id
+
+
+def caller(request: Request[Any, Any, Any]) -> Principal:
+    return principal(request)
 
 
 def services(request: Request[Any, Any, Any]) -> Services:

@@ -10,7 +10,7 @@ from uuid import UUID
 from litestar import Controller, Response, delete, post, put
 from litestar.params import Parameter
 
-from api.accounts import DEPENDENCIES, IfMatch
+from api.accounts import DEPENDENCIES, WRITE, IfMatch
 from api.consistency import TokenHeader, TokenQuery, read_after
 from api.responses import Accepted, accepted, command, expected_version, query
 from api.services import Services
@@ -28,7 +28,7 @@ class TransactionCommandHandlers:
 
     path = "/api/v1/transactions"
 
-    @command(post, "/", "recordTransaction", 201)
+    @command(post, "/", "recordTransaction", 201, guards=WRITE)
     def record(self, data: RecordTransaction, household: UUID, services: Services) -> Response[Accepted]:
         """Record an expense, an income, or a transfer between two of the household's accounts.
 
@@ -38,7 +38,7 @@ class TransactionCommandHandlers:
         result = services.transactions.record(household, data)
         return accepted(result, 201, f"{self.path}/{result.id}")
 
-    @command(put, "/{transaction_id:uuid}", "editTransaction")
+    @command(put, "/{transaction_id:uuid}", "editTransaction", guards=WRITE)
     def edit(
         self,
         transaction_id: UUID,
@@ -53,7 +53,7 @@ class TransactionCommandHandlers:
             services.transactions.edit(household, transaction_id, data, expected_version(if_match))
         )
 
-    @command(put, "/{transaction_id:uuid}/category", "recategoriseTransaction")
+    @command(put, "/{transaction_id:uuid}/category", "recategoriseTransaction", guards=WRITE)
     def recategorise(
         self,
         transaction_id: UUID,
@@ -66,14 +66,14 @@ class TransactionCommandHandlers:
         version = expected_version(if_match)
         return accepted(services.transactions.recategorise(household, transaction_id, data, version))
 
-    @command(post, "/{transaction_id:uuid}/post", "postTransaction")
+    @command(post, "/{transaction_id:uuid}/post", "postTransaction", guards=WRITE)
     def post_(
         self, transaction_id: UUID, household: UUID, services: Services, if_match: IfMatch = None
     ) -> Response[Accepted]:
         """Confirm a pending transaction, or resolve a dispute in its favour."""
         return accepted(services.transactions.post(household, transaction_id, expected_version(if_match)))
 
-    @command(post, "/{transaction_id:uuid}/dispute", "disputeTransaction")
+    @command(post, "/{transaction_id:uuid}/dispute", "disputeTransaction", guards=WRITE)
     def dispute(
         self,
         transaction_id: UUID,
@@ -86,7 +86,7 @@ class TransactionCommandHandlers:
         version = expected_version(if_match)
         return accepted(services.transactions.dispute(household, transaction_id, data, version))
 
-    @command(delete, "/{transaction_id:uuid}", "cancelTransaction")
+    @command(delete, "/{transaction_id:uuid}", "cancelTransaction", guards=WRITE)
     def cancel(
         self,
         transaction_id: UUID,
@@ -165,5 +165,5 @@ class TransactionController(TransactionCommandHandlers, TransactionQueryHandlers
     """Litestar allows one controller per path: it joins the command and query handlers."""
 
     path = "/api/v1/transactions"
-    tags = ["transactions"]  # noqa: RUF012 - Litestar reads a list
+    tags = ["transactions"]
     dependencies = DEPENDENCIES

@@ -17,6 +17,7 @@ from commands.history import describe
 from ledger.account import Account
 from ledger.errors import ConcurrencyConflictError, NotFoundError
 from ledger.transaction import Transaction
+from ledger.user import User
 
 T = TypeVar("T", Account, Transaction)
 RETRIES = 8
@@ -31,6 +32,17 @@ def load(app: Ledger, kind: type[T], household_id: UUID, aggregate_id: UUID) -> 
     if not isinstance(aggregate, kind) or aggregate.household_id != household_id:
         raise NotFoundError(f"no {kind.__name__.lower()} {aggregate_id}")
     return aggregate
+
+
+def load_user(app: Ledger, user_id: UUID, *, allow_inactive: bool = False) -> User:
+    """The user, if it exists (and is active, unless allowed otherwise); else 404."""
+    try:
+        user = app.repository.get(user_id)
+    except AggregateNotFoundError:
+        user = None
+    if not isinstance(user, User) or (not allow_inactive and not user.is_active):
+        raise NotFoundError(f"no user {user_id}")
+    return user
 
 
 def check_expected_version(app: Ledger, aggregate: Account | Transaction, expected: int | None) -> None:

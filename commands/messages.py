@@ -107,3 +107,87 @@ class Reason(Command, kw_only=True):
     """Why a transaction is cancelled or disputed."""
 
     reason: Text = ""
+
+
+# --- identity ---------------------------------------------------------------------
+
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, examples=["ana@example.org"])]
+Password = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=1024,
+        description="8 to 128 characters, any characters; common passwords are refused.",
+        examples=["correct horse battery staple"],
+    ),
+]
+DisplayName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, examples=["Ana"])]
+OpaqueToken = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+GlobalRoleName = Literal["user", "premium", "admin"]
+HouseholdRoleName = Literal["family_owner", "family_member", "read_only"]
+
+
+class Register(Command, kw_only=True):
+    """Create a login and a first household that you own."""
+
+    email: Email
+    password: Password
+    display_name: DisplayName
+    household_name: Name | None = None
+
+
+class Login(Command, kw_only=True):
+    email: Email
+    password: Password
+
+
+class RefreshToken(Command, kw_only=True):
+    refresh_token: OpaqueToken
+
+
+class Logout(Command, kw_only=True):
+    """End this login: its refresh token family is revoked, the access token denied."""
+
+    refresh_token: OpaqueToken | None = None
+
+
+class UpdateProfile(Command, kw_only=True):
+    display_name: DisplayName
+
+
+class ChangePassword(Command, kw_only=True):
+    current_password: Password
+    new_password: Password
+
+
+class VerifyEmail(Command, kw_only=True):
+    token: OpaqueToken
+
+
+class ChangeRole(Command, kw_only=True):
+    role: GlobalRoleName
+
+
+class Suspend(Command, kw_only=True):
+    reason: Text = ""
+
+
+class CreateHousehold(Command, kw_only=True):
+    name: Name
+
+
+class Invite(Command, kw_only=True):
+    email: Email
+    role: HouseholdRoleName = "family_member"
+
+
+class JoinHousehold(Command, kw_only=True):
+    token: OpaqueToken
+
+
+class ChangeMemberRole(Command, kw_only=True):
+    role: HouseholdRoleName
+
+
+class SwitchHousehold(Command, kw_only=True):
+    household_id: UUID

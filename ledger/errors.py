@@ -7,11 +7,13 @@ Hierarchy::
     │   ├── InvalidMoneyError
     │   └── CurrencyMismatchError
     ├── NotFoundError              (404) no such resource in the caller's household
+    ├── ForbiddenError             (403) the caller's role may not do this in its household
     └── ConflictError              (409) the request clashes with current state
         ├── IllegalTransitionError
         ├── AccountClosedError
         ├── BalanceLimitError
         ├── AccountNotEmptyError
+        ├── EmailTakenError
         └── ConcurrencyConflictError   another writer changed the aggregate first
 """
 
@@ -52,6 +54,11 @@ class NotFoundError(DomainError):
     title = "Resource not found"
 
 
+class ForbiddenError(DomainError):
+    type = "forbidden"
+    title = "Not allowed for your role"
+
+
 class ConflictError(DomainError):
     type = "conflict"
     title = "Conflict with current state"
@@ -75,6 +82,11 @@ class BalanceLimitError(ConflictError):
 class AccountNotEmptyError(ConflictError):
     type = "account-not-empty"
     title = "Account balance is not zero"
+
+
+class EmailTakenError(ConflictError):
+    type = "email-taken"
+    title = "Email already registered"
 
 
 class ConcurrencyConflictError(ConflictError):

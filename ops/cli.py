@@ -46,6 +46,24 @@ def check_reachable(conninfo: str) -> None:
         raise typer.Exit(2) from None
 
 
+def with_development_secret(settings: Settings) -> Settings:
+    """Development without FISCAFLOW_JWT_SECRET: a random key, kept in $FISCAFLOW_HOME for
+    the embedded default (tokens survive a restart), else for this process only."""
+    if settings.jwt_secret is not None:
+        return settings
+    import secrets
+
+    if settings.database_url:
+        console.print("[yellow]development: random JWT secret for this process only[/yellow]")
+        return settings.with_secret(secrets.token_urlsafe(48))
+    path = settings.home / "jwt-secret"
+    if not path.exists():
+        settings.home.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return settings.with_secret(path.read_text().strip())
+
+
 @contextmanager
 def database(settings: Settings) -> Iterator[str]:
     """The conninfo of the configured database, starting the embedded one if needed."""
@@ -78,7 +96,7 @@ def serve(
 
     from api.app import create_app
 
-    settings = load_settings()
+    settings = with_development_secret(load_settings())
     with database(settings) as conninfo:
         # uvicorn re-raises the signal that stopped it once it has drained; a handler of
         # our own turns that into a normal return, so the embedded PostgreSQL is stopped.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -30,15 +30,23 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FISCAFLOW_MODE", "development", "`development` or `production` (stricter)."),
     Setting("FISCAFLOW_HOME", "per-user data folder", "Where the embedded PostgreSQL keeps its data."),
     Setting("DATABASE_URL", "(embedded PostgreSQL)", "PostgreSQL URL, e.g. `postgresql://user:pw@host:5432/db`."),
+    Setting("REDIS_URL", "(in-memory store)", "Redis for rate limits, login throttling, token deny-list."),
+    Setting("FISCAFLOW_JWT_SECRET", "random (development)", "HS256 key, 32+ chars; required in production."),
+    Setting("FISCAFLOW_CORS_ORIGINS", "(none)", "Comma-separated origins allowed to call the API."),
+    Setting("FISCAFLOW_RATE_LIMIT", "600", "Requests per minute per client address (0 disables)."),
     Setting("FISCAFLOW_DB_POOL_SIZE", "8", "Connections per pool (event store and read side each)."),
     Setting("FISCAFLOW_LOCK_TIMEOUT", "5", "Seconds an append waits for the events table lock."),
     Setting("FISCAFLOW_SNAPSHOT_INTERVAL", "100", "Snapshot an account every N events (0 disables)."),
     Setting("FISCAFLOW_AGGREGATE_CACHE", "10000", "Aggregates kept in memory per process (0 disables)."),
     Setting("FISCAFLOW_CONSISTENCY_WAIT", "2.0", "Seconds a query waits for its consistency token at most."),
-    Setting("FISCAFLOW_DEV_TENANT_HEADER", "true in development", "Trust `X-Household-Id` (development)."),
     Setting("FISCAFLOW_RUN_PROJECTORS", "true", "Run the projectors as threads inside `fiscaflow serve`."),
     Setting("FISCAFLOW_OPENAPI_DOCS", "true in development", "Serve interactive API docs under /schema."),
 )  # fmt: skip
+
+WEAK_SECRETS = frozenset(
+    {"secret", "changeme", "change-me", "password", "fiscaflow", "jwt-secret", "development"}
+)
+MIN_SECRET_LENGTH = 32
 
 
 def _flag(value: str, name: str) -> bool:
@@ -50,7 +58,8 @@ def _flag(value: str, name: str) -> bool:
     raise SettingsError(f"{name} must be true or false, not {value!r}")
 
 
-def _number(value: str, name: str, kind: type[int] | type[float]) -> int | float:
+def _number(env: Mapping[str, str], name: str, default: str, kind: type[int] | type[float]) -> int | float:
+    value = env.get(name, default)
     try:
         number = kind(value)
     except ValueError:
@@ -65,12 +74,15 @@ class Settings:
     mode: Mode = "development"
     home: Path = Path(platformdirs.user_data_dir("fiscaflow"))
     database_url: str | None = None
+    redis_url: str | None = None
+    jwt_secret: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    rate_limit: int = 600
     db_pool_size: int = 8
     lock_timeout: int = 5
     snapshot_interval: int = 100
     aggregate_cache: int = 10000
     consistency_wait: float = 2.0
-    dev_tenant_header: bool = True
     run_projectors: bool = True
     openapi_docs: bool = True
 
@@ -80,41 +92,52 @@ class Settings:
         mode = env.get("FISCAFLOW_MODE", "development")
         if mode not in ("development", "production"):
             raise SettingsError(f"FISCAFLOW_MODE must be development or production, not {mode!r}")
-        dev = mode == "development"
+        origins = env.get("FISCAFLOW_CORS_ORIGINS", "")
         settings = cls(
             mode=mode,  # type: ignore[arg-type]
             home=Path(env["FISCAFLOW_HOME"]) if env.get("FISCAFLOW_HOME") else cls.home,
             database_url=env.get("DATABASE_URL") or None,
-            db_pool_size=int(_number(env.get("FISCAFLOW_DB_POOL_SIZE", "8"), "FISCAFLOW_DB_POOL_SIZE", int)),
-            lock_timeout=int(_number(env.get("FISCAFLOW_LOCK_TIMEOUT", "5"), "FISCAFLOW_LOCK_TIMEOUT", int)),
-            snapshot_interval=int(
-                _number(env.get("FISCAFLOW_SNAPSHOT_INTERVAL", "100"), "FISCAFLOW_SNAPSHOT_INTERVAL", int)
-            ),
-            aggregate_cache=int(
-                _number(env.get("FISCAFLOW_AGGREGATE_CACHE", "10000"), "FISCAFLOW_AGGREGATE_CACHE", int)
-            ),
-            consistency_wait=float(
-                _number(env.get("FISCAFLOW_CONSISTENCY_WAIT", "2.0"), "FISCAFLOW_CONSISTENCY_WAIT", float)
-            ),
-            dev_tenant_header=_flag(
-                env.get("FISCAFLOW_DEV_TENANT_HEADER", str(dev)), "FISCAFLOW_DEV_TENANT_HEADER"
-            ),
+            redis_url=env.get("REDIS_URL") or None,
+            jwt_secret=env.get("FISCAFLOW_JWT_SECRET") or None,
+            cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+            rate_limit=int(_number(env, "FISCAFLOW_RATE_LIMIT", "600", int)),
+            db_pool_size=int(_number(env, "FISCAFLOW_DB_POOL_SIZE", "8", int)),
+            lock_timeout=int(_number(env, "FISCAFLOW_LOCK_TIMEOUT", "5", int)),
+            snapshot_interval=int(_number(env, "FISCAFLOW_SNAPSHOT_INTERVAL", "100", int)),
+            aggregate_cache=int(_number(env, "FISCAFLOW_AGGREGATE_CACHE", "10000", int)),
+            consistency_wait=float(_number(env, "FISCAFLOW_CONSISTENCY_WAIT", "2.0", float)),
             run_projectors=_flag(env.get("FISCAFLOW_RUN_PROJECTORS", "true"), "FISCAFLOW_RUN_PROJECTORS"),
-            openapi_docs=_flag(env.get("FISCAFLOW_OPENAPI_DOCS", str(dev)), "FISCAFLOW_OPENAPI_DOCS"),
+            openapi_docs=_flag(
+                env.get("FISCAFLOW_OPENAPI_DOCS", str(mode == "development")), "FISCAFLOW_OPENAPI_DOCS"
+            ),
         )
         settings.check()
         return settings
 
+    @property
+    def development(self) -> bool:
+        return self.mode == "development"
+
     def check(self) -> None:
-        """Production refuses development-only switches and the embedded database."""
-        if self.mode != "production":
+        """Production refuses a missing or weak JWT secret and the embedded database."""
+        if self.jwt_secret is not None:
+            check_secret(self.jwt_secret)
+        if self.development:
             return
-        if self.dev_tenant_header:
-            raise SettingsError(
-                "FISCAFLOW_DEV_TENANT_HEADER is a development-only switch; production refuses it"
-            )
+        if self.jwt_secret is None:
+            raise SettingsError("production needs FISCAFLOW_JWT_SECRET (32+ random characters)")
         if not self.database_url:
             raise SettingsError("production needs DATABASE_URL (the embedded PostgreSQL is for development)")
+
+    def with_secret(self, secret: str) -> Settings:
+        return replace(self, jwt_secret=secret)
+
+
+def check_secret(secret: str) -> None:
+    if len(secret) < MIN_SECRET_LENGTH or secret.lower() in WEAK_SECRETS or len(set(secret)) < 8:
+        raise SettingsError(
+            f"FISCAFLOW_JWT_SECRET must be {MIN_SECRET_LENGTH}+ random characters, not a default"
+        )
 
 
 def markdown_table() -> str:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from projections.accounts.projection import AccountsProjection
 from projections.base import Projection
+from projections.directory.projection import DirectoryProjection
 from projections.transactions.projection import TransactionsProjection
 
 PROJECTIONS: dict[str, type[Projection]] = {
     AccountsProjection.name: AccountsProjection,
     TransactionsProjection.name: TransactionsProjection,
+    DirectoryProjection.name: DirectoryProjection,
 }

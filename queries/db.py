@@ -12,6 +12,7 @@ from psycopg_pool import ConnectionPool
 
 ACCOUNTS_SCHEMA = "read_accounts"
 TRANSACTIONS_SCHEMA = "read_transactions"
+DIRECTORY_SCHEMA = "read_directory"
 
 
 class ReadStore:

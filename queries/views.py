@@ -51,3 +51,29 @@ class TransactionView(msgspec.Struct, kw_only=True):
 class TransactionPage(msgspec.Struct, kw_only=True):
     items: list[TransactionView]
     next_cursor: str | None
+
+
+class ProfileView(msgspec.Struct, kw_only=True):
+    id: UUID
+    email: str
+    display_name: str
+    role: str
+    status: str
+    email_verified: bool
+    registered_at: dt.datetime
+    last_login_at: dt.datetime | None
+    version: int
+
+
+class MemberView(msgspec.Struct, kw_only=True):
+    user_id: UUID
+    display_name: str
+    role: str
+    joined_at: dt.datetime
+
+
+class HouseholdView(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    role: str
+    members: list[MemberView]

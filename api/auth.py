@@ -1,0 +1,129 @@
+"""Authentication (bearer JWTs, via Litestar's JWTAuth) and authorization helpers.
+
+Every route needs a valid access token except the few listed in PUBLIC. The token says
+who calls (``sub``), for which household (``hid``) and with which roles; its revocation
+is checked against the store: a denied ``jti`` (logout) or a user whose sessions were
+revoked after the token was issued (password change, suspension, removal).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.security.jwt import JWTAuth, Token
+from litestar.stores.base import Store
+
+from commands.tokens import ACCESS_TTL, ALGORITHM, AUDIENCE, ISSUER, REQUIRED_CLAIMS
+from ledger.errors import ForbiddenError
+from ledger.household import HouseholdRole
+from ledger.user import GlobalRole
+
+PUBLIC = [
+    "^/health$",
+    "^/ready$",
+    "^/schema",
+    "^/api/v1/users/register$",
+    "^/api/v1/users/login$",
+    "^/api/v1/users/refresh-token$",
+    "^/api/v1/users/verify-email$",
+]
+WRITERS = frozenset({HouseholdRole.OWNER, HouseholdRole.MEMBER})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller."""
+
+    user_id: UUID
+    household_id: UUID
+    household_role: str
+    role: str
+    jti: str
+    expires_at: float
+
+    def check_can_write(self) -> None:
+        if self.household_role not in WRITERS:
+            raise ForbiddenError("your role in this household may only read")
+
+    def check_admin(self) -> None:
+        if self.role != GlobalRole.ADMIN:
+            raise ForbiddenError("only an admin may do this")
+
+
+async def retrieve_principal(
+    token: Token, connection: ASGIConnection[Any, Any, Any, Any]
+) -> Principal | None:
+    extras = token.extras
+    if extras.get("typ") != "access":
+        return None
+    try:
+        return Principal(
+            user_id=UUID(token.sub),
+            household_id=UUID(str(extras["hid"])),
+            household_role=str(extras["hrole"]),
+            role=str(extras["role"]),
+            jti=str(token.jti),
+            expires_at=token.exp.timestamp(),
+        )
+    except (KeyError, ValueError):
+        return None
+
+
+def auth_store(connection: ASGIConnection[Any, Any, Any, Any]) -> Store:
+    return connection.app.stores.get("auth")
+
+
+async def is_revoked(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    store = auth_store(connection)
+    if await store.exists(f"deny:{token.jti}"):
+        return True
+    revoked_before = await store.get(f"revoked-before:{token.sub}")
+    issued_ms = token.extras.get("iat_ms")
+    if revoked_before is None:
+        return False
+    return not isinstance(issued_ms, int) or issued_ms <= int(revoked_before)
+
+
+async def deny_token(store: Store, principal: Principal) -> None:
+    """Logout: this access token is refused until it would have expired anyway."""
+    remaining = max(1, int(principal.expires_at - time.time()) + 1)
+    await store.set(f"deny:{principal.jti}", b"1", expires_in=remaining)
+
+
+async def revoke_access(store: Store, user_id: UUID) -> None:
+    """Every access token of this user issued until now is refused from now on."""
+    now_ms = int(time.time() * 1000)
+    await store.set(f"revoked-before:{user_id}", str(now_ms), expires_in=int(ACCESS_TTL.total_seconds()) + 60)
+
+
+def jwt_auth(secret: str) -> JWTAuth[Principal]:
+    return JWTAuth[Principal](
+        retrieve_user_handler=retrieve_principal,
+        revoked_token_handler=is_revoked,
+        token_secret=secret,
+        algorithm=ALGORITHM,
+        accepted_audiences=[AUDIENCE],
+        accepted_issuers=[ISSUER],
+        require_claims=REQUIRED_CLAIMS,
+        strict_audience=True,
+        exclude=PUBLIC,
+        description="Access token from POST /api/v1/users/login (15 minutes).",
+    )
+
+
+def principal(request: Any) -> Principal:
+    user = request.user
+    if not isinstance(user, Principal):
+        raise NotAuthorizedException("authentication required")
+    return user
+
+
+def can_write(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard of command routes on household data: read_only members get 403."""
+    principal(connection).check_can_write()

@@ -1,0 +1,101 @@
+"""Household endpoints: create, list, invite, join, change member roles, remove members."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, delete, post, put
+from litestar.concurrency import sync_to_thread
+from litestar.di import Provide
+
+from api.auth import Principal, revoke_access
+from api.consistency import TokenHeader, TokenQuery, read_after
+from api.responses import Accepted, accepted, command, query
+from api.services import Services
+from api.tenancy import caller, services
+from commands.messages import ChangeMemberRole, CreateHousehold, Invite, JoinHousehold
+from queries import directory as q
+from queries.db import DIRECTORY_SCHEMA
+from queries.views import HouseholdView
+
+
+class InvitationView(msgspec.Struct, kw_only=True):
+    """Give the token to the invitee; they accept with POST /api/v1/households/join."""
+
+    invitation_id: UUID
+    token: str
+    consistency_token: int
+
+
+class HouseholdController(Controller):
+    path = "/api/v1/households"
+    tags = ["households"]
+    dependencies = {
+        "services": Provide(services, sync_to_thread=False),
+        "me": Provide(caller, sync_to_thread=False),
+    }
+
+    @command(post, "/", "createHousehold", 201)
+    def create(self, data: CreateHousehold, services: Services, me: Principal) -> Response[Accepted]:
+        """Create another household that you own (switch to it with /users/switch-household)."""
+        result = services.households.create(me.user_id, data)
+        return accepted(result, 201, f"{self.path}/{result.id}")
+
+    @query("/", "listHouseholds")
+    def list_(
+        self, services: Services, me: Principal, token: TokenHeader = None, after: TokenQuery = None
+    ) -> list[HouseholdView]:
+        """Your households, your role in each, and their members."""
+        read_after(services, (DIRECTORY_SCHEMA,), token, after)
+        return q.households_of(services.reads, me.user_id)
+
+    @query("/{household_id:uuid}", "getHousehold")
+    def get_one(
+        self,
+        household_id: UUID,
+        services: Services,
+        me: Principal,
+        token: TokenHeader = None,
+        after: TokenQuery = None,
+    ) -> HouseholdView:
+        """One of your households with its members."""
+        read_after(services, (DIRECTORY_SCHEMA,), token, after)
+        return q.household(services.reads, me.user_id, household_id)
+
+    @command(post, "/{household_id:uuid}/invitations", "inviteMember", 201)
+    def invite(self, household_id: UUID, data: Invite, services: Services, me: Principal) -> InvitationView:
+        """Invite an email address with a role (family_owner only)."""
+        invitation = services.households.invite(me.user_id, household_id, data)
+        return InvitationView(
+            invitation_id=invitation.invitation_id,
+            token=invitation.token,
+            consistency_token=invitation.position,
+        )
+
+    @command(post, "/join", "joinHousehold")
+    def join(self, data: JoinHousehold, services: Services, me: Principal) -> Response[Accepted]:
+        """Accept an invitation sent to your (verified) email address."""
+        return accepted(services.households.join(me.user_id, data.token))
+
+    @command(put, "/{household_id:uuid}/members/{user_id:uuid}", "changeMemberRole")
+    def change_member_role(
+        self, household_id: UUID, user_id: UUID, data: ChangeMemberRole, services: Services, me: Principal
+    ) -> Response[Accepted]:
+        """Change a member's role (family_owner only); a household keeps one owner at least."""
+        return accepted(services.households.change_member_role(me.user_id, household_id, user_id, data))
+
+    @command(delete, "/{household_id:uuid}/members/{user_id:uuid}", "removeMember", blocking=False)
+    async def remove_member(
+        self,
+        household_id: UUID,
+        user_id: UUID,
+        request: Request[Any, Any, Any],
+        services: Services,
+        me: Principal,
+    ) -> Accepted:
+        """Remove a member (family_owner), or leave yourself. Their sessions end."""
+        result = await sync_to_thread(services.households.remove_member, me.user_id, household_id, user_id)
+        await revoke_access(request.app.stores.get("auth"), user_id)
+        return Accepted(id=result.id, version=result.version, consistency_token=result.position)

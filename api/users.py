@@ -1,0 +1,203 @@
+"""User endpoints: register, log in, refresh, log out, profile, password, admin actions."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, delete, post, put
+from litestar.concurrency import sync_to_thread
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from api import throttle
+from api.auth import Principal, deny_token, revoke_access
+from api.consistency import TokenHeader, TokenQuery, read_after
+from api.responses import Accepted, accepted, command, query
+from api.services import Services
+from api.tenancy import caller, services
+from commands.messages import (
+    ChangePassword,
+    ChangeRole,
+    Login,
+    Logout,
+    RefreshToken,
+    Register,
+    Suspend,
+    SwitchHousehold,
+    UpdateProfile,
+    VerifyEmail,
+)
+from commands.tokens import TokenPair
+from queries import directory as q
+from queries.db import DIRECTORY_SCHEMA
+from queries.views import ProfileView
+
+log = logging.getLogger("fiscaflow.users")
+
+
+class Tokens(msgspec.Struct, kw_only=True):
+    """An access token (15 minutes) and the refresh token that gets the next one."""
+
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int
+
+
+class RegisteredView(msgspec.Struct, kw_only=True, omit_defaults=True):
+    user_id: UUID
+    household_id: UUID
+    consistency_token: int
+    verification_token: str | None = None  # development mode only; else sent by email
+
+
+def tokens(pair: TokenPair) -> Tokens:
+    return Tokens(
+        access_token=pair.access_token,
+        refresh_token=pair.refresh_token,
+        token_type=pair.token_type,
+        expires_in=pair.expires_in,
+    )
+
+
+def client_fingerprint(request: Request[Any, Any, Any], secret: str) -> str:
+    """The client address, keyed-hashed: enough to correlate, not to recover."""
+    address = request.client.host if request.client else "unknown"
+    return hmac.new(secret.encode(), address.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+class UserController(Controller):
+    path = "/api/v1/users"
+    tags = ["users"]
+    dependencies = {
+        "services": Provide(services, sync_to_thread=False),
+        "me": Provide(caller, sync_to_thread=False),
+    }
+
+    @command(post, "/register", "register", 201, blocking=False)
+    async def register(self, data: Register, services: Services) -> RegisteredView:
+        """Create a login (argon2id-hashed password) and a first household that you own."""
+        result = await sync_to_thread(services.users.register, data)
+        development = services.settings.development
+        if development:
+            log.warning(
+                "development mode: email verification token for %s: %s",
+                result.user_id,
+                result.verification_token,
+            )
+        return RegisteredView(
+            user_id=result.user_id,
+            household_id=result.household_id,
+            consistency_token=result.position,
+            verification_token=result.verification_token if development else None,
+        )
+
+    @command(post, "/login", "login", blocking=False)
+    async def login(self, data: Login, request: Request[Any, Any, Any], services: Services) -> Tokens:
+        """Exchange email and password for tokens. Unknown email, wrong password and a
+        suspended login all answer the same 401; repeated failures back off (429)."""
+        store = request.app.stores.get("auth")
+        address = request.client.host if request.client else "unknown"
+        await throttle.check(store, data.email, address)
+        client = client_fingerprint(request, services.tokens.secret)
+        try:
+            pair = await sync_to_thread(services.users.login, data, client)
+        except Exception:
+            await throttle.failed(store, data.email, address)
+            raise
+        await throttle.succeeded(store, data.email)
+        return tokens(pair)
+
+    @command(post, "/refresh-token", "refreshToken")
+    def refresh(self, data: RefreshToken, services: Services) -> Tokens:
+        """Spend a refresh token for a new pair. A refresh token works once: presenting a
+        spent one again ends every session of that login."""
+        return tokens(services.users.refresh(data.refresh_token))
+
+    @command(post, "/logout", "logout", blocking=False)
+    async def logout(
+        self, data: Logout, request: Request[Any, Any, Any], services: Services, me: Principal
+    ) -> Accepted:
+        """End this login: the refresh-token family is revoked and this access token denied."""
+        result = await sync_to_thread(services.users.logout, me.user_id, data.refresh_token)
+        await deny_token(request.app.stores.get("auth"), me)
+        return Accepted(id=result.id, version=result.version, consistency_token=result.position)
+
+    @command(post, "/verify-email", "verifyEmail")
+    def verify_email(self, data: VerifyEmail, services: Services) -> Response[Accepted]:
+        """Confirm an email address with the one-time token sent to it."""
+        return accepted(services.users.verify_email(data.token))
+
+    @query("/profile", "getProfile")
+    def get_profile(
+        self, services: Services, me: Principal, token: TokenHeader = None, after: TokenQuery = None
+    ) -> ProfileView:
+        """Your profile."""
+        read_after(services, (DIRECTORY_SCHEMA,), token, after)
+        return q.profile(services.reads, me.user_id)
+
+    @command(put, "/profile", "updateProfile")
+    def update_profile(self, data: UpdateProfile, services: Services, me: Principal) -> Response[Accepted]:
+        """Change your display name."""
+        return accepted(services.users.update_profile(me.user_id, data))
+
+    @command(put, "/password", "changePassword", blocking=False)
+    async def change_password(
+        self, data: ChangePassword, request: Request[Any, Any, Any], services: Services, me: Principal
+    ) -> Accepted:
+        """Change your password (the current one is required); every session ends."""
+        result = await sync_to_thread(services.users.change_password, me.user_id, data)
+        await revoke_access(request.app.stores.get("auth"), me.user_id)
+        return Accepted(id=result.id, version=result.version, consistency_token=result.position)
+
+    @command(post, "/switch-household", "switchHousehold")
+    def switch_household(self, data: SwitchHousehold, services: Services, me: Principal) -> Tokens:
+        """Tokens for another of your households."""
+        return tokens(services.users.switch_household(me.user_id, data.household_id))
+
+    @command(delete, "/{user_id:uuid}", "deleteUser", blocking=False)
+    async def delete_user(
+        self, user_id: UUID, request: Request[Any, Any, Any], services: Services, me: Principal
+    ) -> Accepted:
+        """Delete your own user (or, as an admin, anyone's). Its email becomes free again."""
+        result = await sync_to_thread(services.users.delete, me.user_id, me.role, user_id)
+        await revoke_access(request.app.stores.get("auth"), user_id)
+        return Accepted(id=result.id, version=result.version, consistency_token=result.position)
+
+    @query("/", "listUsers")
+    def list_users(
+        self,
+        services: Services,
+        me: Principal,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+        offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
+    ) -> list[ProfileView]:
+        """Every user (admins only)."""
+        me.check_admin()
+        return q.list_users(services.reads, limit, offset)
+
+    @command(put, "/{user_id:uuid}/role", "changeUserRole")
+    def change_role(
+        self, user_id: UUID, data: ChangeRole, services: Services, me: Principal
+    ) -> Response[Accepted]:
+        """Give a user the role user, premium or admin (admins only)."""
+        return accepted(services.users.change_role(me.role, me.user_id, user_id, data.role))
+
+    @command(post, "/{user_id:uuid}/suspend", "suspendUser", blocking=False)
+    async def suspend(
+        self, user_id: UUID, data: Suspend, request: Request[Any, Any, Any], services: Services, me: Principal
+    ) -> Accepted:
+        """Suspend a user (admins only): every session ends, logins are refused."""
+        result = await sync_to_thread(services.users.suspend, me.role, me.user_id, user_id, data.reason)
+        await revoke_access(request.app.stores.get("auth"), user_id)
+        return Accepted(id=result.id, version=result.version, consistency_token=result.position)
+
+    @command(post, "/{user_id:uuid}/reinstate", "reinstateUser")
+    def reinstate(self, user_id: UUID, services: Services, me: Principal) -> Response[Accepted]:
+        """Lift a suspension (admins only)."""
+        return accepted(services.users.reinstate(me.role, me.user_id, user_id))

@@ -1,0 +1,197 @@
+"""Handlers of identity commands: register, log in, refresh, log out, profile, roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from commands.application import Ledger
+from commands.loading import load_user, with_retries
+from commands.messages import ChangePassword, Login, Register, UpdateProfile
+from commands.passwords import check_password, hash_password, needs_rehash, verify_password
+from commands.tokens import AccessGrant, InvalidTokenError, TokenPair, TokenService
+from commands.write_path import Appended, append
+from ledger.errors import (
+    ConcurrencyConflictError,
+    EmailTakenError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+)
+from ledger.household import Household
+from ledger.user import EmailClaim, GlobalRole, User, normalise_email
+
+VERIFY_TTL = timedelta(hours=24)
+
+
+class InvalidCredentialsError(Exception):
+    """Unknown email, wrong password or a login that may not log in: all look the same."""
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    user_id: UUID
+    household_id: UUID
+    verification_token: str
+    position: int
+
+
+class UserCommands:
+    def __init__(self, app: Ledger, tokens: TokenService) -> None:
+        self.app = app
+        self.tokens = tokens
+
+    def register(self, command: Register) -> Registered:
+        email = normalise_email(command.email)
+        check_password(command.password, email)
+        user = User.register(email, command.display_name, hash_password(command.password))
+        claim = self._claim_email(email, user.id)
+        household = Household.create(command.household_name or f"{user.display_name}'s household", user.id)
+        user.join_household(household.id)
+        try:
+            result = append(self.app, user, claim, household)
+        except ConcurrencyConflictError:
+            raise EmailTakenError("this email is already registered") from None
+        token, _ = self.tokens.sign("verify-email", str(user.id), VERIFY_TTL, email=email)
+        return Registered(user.id, household.id, token, result.position)
+
+    def _claim_email(self, email: str, user_id: UUID) -> EmailClaim:
+        try:
+            claim = self.app.repository.get(EmailClaim.create_id(email))
+        except AggregateNotFoundError:
+            return EmailClaim(email, user_id)
+        if claim.user_id is not None:
+            raise EmailTakenError("this email is already registered")
+        claim.claim(user_id)  # released by a deleted user: the version decides races
+        return claim
+
+    def find(self, email: str) -> User | None:
+        try:
+            claim = self.app.repository.get(EmailClaim.create_id(normalise_email(email)))
+        except (AggregateNotFoundError, InvalidInputError):  # an invalid address is unknown too
+            return None
+        if claim.user_id is None:
+            return None
+        user = self.app.repository.get(claim.user_id)
+        return user if isinstance(user, User) else None
+
+    def login(self, command: Login, client: str) -> TokenPair:
+        """Verify the password (always spending one argon2id verification) and start a family."""
+        user = self.find(command.email)
+        ok = verify_password(user.password_hash if user else None, command.password)
+        if user is None:
+            raise InvalidCredentialsError
+        if not ok or not user.is_active:
+            self._record_failure(user.id, client)
+            raise InvalidCredentialsError
+        if needs_rehash(user.password_hash):
+            user.rehash_password(hash_password(command.password))
+        user.record_login(client)
+        append(self.app, user)
+        return self.tokens.start_family(self.grant(user, None))
+
+    def _record_failure(self, user_id: UUID, client: str) -> None:
+        def attempt() -> Appended:
+            user = load_user(self.app, user_id, allow_inactive=True)
+            user.record_failed_login(client)
+            return append(self.app, user)
+
+        with_retries(attempt)  # a flood of failures on one user must not turn into 409s
+
+    def grant(self, user: User, household_id: UUID | None) -> AccessGrant:
+        """What an access token for this user in this household (default: the first) says."""
+        if not user.households:
+            raise ForbiddenError("you belong to no household; create one or accept an invitation")
+        chosen = household_id or user.households[0]
+        household = self.app.repository.get(chosen)
+        role = household.role_of(user.id) if isinstance(household, Household) else None
+        if role is None:
+            raise NotFoundError(f"no household {chosen}")
+        return AccessGrant(user.id, chosen, str(role), str(user.role))
+
+    def refresh(self, refresh_token: str) -> TokenPair:
+        family_id, user_id, household_id = self.tokens.spend(refresh_token)
+        user = self.app.repository.get(user_id)
+        if not isinstance(user, User) or not user.is_active or household_id not in user.households:
+            self.tokens.revoke_user(user_id, "user no longer active or not in the household")
+            raise InvalidTokenError("this login has ended")
+        return self.tokens.continue_family(family_id, self.grant(user, household_id))
+
+    def switch_household(self, user_id: UUID, household_id: UUID) -> TokenPair:
+        user = load_user(self.app, user_id)
+        if household_id not in user.households:
+            raise NotFoundError(f"no household {household_id}")
+        return self.tokens.start_family(self.grant(user, household_id))
+
+    def update_profile(self, user_id: UUID, command: UpdateProfile) -> Appended:
+        user = load_user(self.app, user_id)
+        user.update_profile(command.display_name)
+        return append(self.app, user)
+
+    def change_password(self, user_id: UUID, command: ChangePassword) -> Appended:
+        """Needs the current password; ends every session of the user."""
+        user = load_user(self.app, user_id)
+        if not verify_password(user.password_hash, command.current_password):
+            raise ForbiddenError("the current password is wrong")
+        check_password(command.new_password, user.email)
+        user.change_password(hash_password(command.new_password))
+        user.revoke_sessions("password changed")
+        result = append(self.app, user)
+        self.tokens.revoke_user(user.id, "password changed")
+        return result
+
+    def verify_email(self, token: str) -> Appended:
+        claims = self.tokens.verify("verify-email", token)
+        user = load_user(self.app, UUID(claims["sub"]))
+        user.verify_email(claims["email"])
+        return append(self.app, user)
+
+    def logout(self, user_id: UUID, refresh_token: str | None) -> Appended:
+        user = load_user(self.app, user_id)
+        if refresh_token is not None:
+            owner = self.tokens.revoke_family(refresh_token, "logout")
+            if owner is not None and owner != user_id:
+                raise InvalidTokenError("this refresh token belongs to another login")
+        user.revoke_sessions("logout")
+        return append(self.app, user)
+
+    def delete(self, actor: UUID, actor_role: str, user_id: UUID) -> Appended:
+        """A user deletes themself; an admin deletes anyone. The email becomes free again."""
+        if actor != user_id and actor_role != GlobalRole.ADMIN:
+            raise NotFoundError(f"no user {user_id}")
+        user = load_user(self.app, user_id, allow_inactive=True)
+        user.delete(actor)
+        claim = self.app.repository.get(EmailClaim.create_id(user.email))
+        claim.release()
+        result = append(self.app, user, claim)
+        self.tokens.revoke_user(user.id, "user deleted")
+        return result
+
+    def change_role(self, actor_role: str, actor: UUID, user_id: UUID, role: str) -> Appended:
+        self.check_admin(actor_role)
+        user = load_user(self.app, user_id, allow_inactive=True)
+        user.change_role(role, actor)
+        return append(self.app, user)
+
+    def suspend(self, actor_role: str, actor: UUID, user_id: UUID, reason: str) -> Appended:
+        self.check_admin(actor_role)
+        user = load_user(self.app, user_id, allow_inactive=True)
+        user.suspend(reason, actor)
+        user.revoke_sessions("suspended")
+        result = append(self.app, user)
+        self.tokens.revoke_user(user.id, "suspended")
+        return result
+
+    def reinstate(self, actor_role: str, actor: UUID, user_id: UUID) -> Appended:
+        self.check_admin(actor_role)
+        user = load_user(self.app, user_id, allow_inactive=True)
+        user.reinstate(actor)
+        return append(self.app, user)
+
+    @staticmethod
+    def check_admin(role: str) -> None:
+        if role != GlobalRole.ADMIN:
+            raise ForbiddenError("only an admin may manage users")

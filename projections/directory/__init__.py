@@ -1,0 +1,1 @@
+"""The directory read model: users, households and who belongs where."""
