@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 
 from tests.conftest import create_database, drop_database
 from tests.e2e.server import Server
+from tests.e2e.users import Member, sign_up
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +26,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture
-def household() -> uuid.UUID:
-    return uuid.uuid4()
+def member(server: Server) -> Iterator[Member]:
+    """A freshly registered user, logged in, in their own household."""
+    signed_up = sign_up(server.url)
+    with signed_up.client:
+        yield signed_up
 
 
 @pytest.fixture
-def client(server: Server, household: uuid.UUID) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, headers={"X-Household-Id": str(household)}, timeout=10) as client:
-        yield client
+def client(member: Member) -> httpx.Client:
+    return member.client

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import httpx
@@ -10,6 +9,7 @@ import psutil
 import pytest
 
 from tests.e2e.server import Server
+from tests.e2e.users import authenticated, sign_up
 
 pytestmark = pytest.mark.e2e
 
@@ -26,12 +26,10 @@ def postgres_processes(home: Path) -> list[psutil.Process]:
 def test_embedded_default_serves_keeps_data_across_restarts_and_stops_cleanly(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {"FISCAFLOW_HOME": str(home)}
-    household = {"X-Household-Id": str(uuid.uuid4())}
-
     first = Server(env, tmp_path / "first.log")
-    opened = httpx.post(
-        f"{first.url}/api/v1/accounts", json={"name": "Cash", "currency": "JPY"}, headers=household
-    )
+    member = sign_up(first.url)
+    opened = member.client.post("/api/v1/accounts", json={"name": "Cash", "currency": "JPY"})
+    member.client.close()
     assert opened.status_code == 201, opened.text
     assert first.stop() == 0
     assert postgres_processes(home) == []  # nothing left behind
@@ -39,7 +37,9 @@ def test_embedded_default_serves_keeps_data_across_restarts_and_stops_cleanly(tm
 
     second = Server(env, tmp_path / "second.log")
     try:
-        listed = httpx.get(f"{second.url}/api/v1/accounts", headers=household).json()
+        # The access token from before the restart still works: the key is kept in $FISCAFLOW_HOME.
+        with authenticated(second.url, member.access_token) as client:
+            listed = client.get("/api/v1/accounts").json()
         assert [(a["name"], a["currency"], a["balance"]) for a in listed] == [("Cash", "JPY", "0")]
         ready = httpx.get(f"{second.url}/ready").json()
         assert ready["status"] == "ready"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.e2e.server import Server
+from tests.e2e.users import sign_up
 
 pytestmark = pytest.mark.e2e
 TOKEN = "X-Consistency-Token"
@@ -125,7 +125,7 @@ def test_malformed_json_is_400(client: httpx.Client) -> None:
     assert response.json()["type"].endswith("/malformed-request")
 
 
-def test_without_a_household_a_request_is_401(server: Server) -> None:
+def test_without_a_token_a_request_is_401(server: Server) -> None:
     response = httpx.get(f"{server.url}/api/v1/accounts")
     assert response.status_code == 401
 
@@ -136,7 +136,7 @@ def test_another_household_gets_404_everywhere_and_changes_nothing(
     account = open_account(client, "Private")
     created = record(client, kind="income", account_id=account, amount="99.00", description="secret")
     transaction = created.json()["id"]
-    with httpx.Client(base_url=server.url, headers={"X-Household-Id": str(uuid.uuid4())}) as intruder:
+    with sign_up(server.url, "Intruder").client as intruder:
         attempts = [
             intruder.get(f"/api/v1/accounts/{account}"),
             intruder.get(f"/api/v1/accounts/{account}/balance"),

@@ -106,19 +106,19 @@ def test_project_run_follows_the_store_and_stops_on_sigterm(database: str) -> No
     assert process.returncode == 0, errors
 
 
+STRONG = "k3Jd9-sL2mQ8xV7pR4tY1wZ6nB0cF5hGaE"
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
         (
-            {
-                "FISCAFLOW_MODE": "production",
-                "FISCAFLOW_DEV_TENANT_HEADER": "true",
-                "DATABASE_URL": "postgresql://x@127.0.0.1/x",
-            },
-            "development-only",
+            {"FISCAFLOW_MODE": "production", "DATABASE_URL": "postgresql://x@127.0.0.1/x"},
+            "needs FISCAFLOW_JWT_SECRET",
         ),
+        ({"FISCAFLOW_MODE": "production", "FISCAFLOW_JWT_SECRET": "changeme"}, "random characters"),
+        ({"FISCAFLOW_MODE": "production", "FISCAFLOW_JWT_SECRET": STRONG}, "needs DATABASE_URL"),
         ({"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/x"}, "cannot reach the database"),
-        ({"FISCAFLOW_MODE": "production", "FISCAFLOW_DEV_TENANT_HEADER": "false"}, "needs DATABASE_URL"),
         ({"FISCAFLOW_MODE": "staging"}, "development or production"),
         ({"FISCAFLOW_DB_POOL_SIZE": "many"}, "must be a number"),
     ],

@@ -16,7 +16,9 @@ import pytest
 
 from commands.messages import EditTransaction, Reason
 from ledger.errors import DomainError
+from ledger.household import Household
 from ledger.transaction import Transaction
+from ledger.user import User
 from projections.accounts.projection import AccountsProjection
 from projections.base import Projection
 from projections.rebuild import rebuild
@@ -29,13 +31,14 @@ pytestmark = pytest.mark.integration
 TABLES = {
     "accounts": [("accounts", "account_id"), ("postings", "transaction_id, line")],
     "transactions": [("transactions", "transaction_id")],
+    "directory": [("users", "user_id"), ("households", "household_id"), ("members", "household_id, user_id")],
 }
 
 
 def fill(books: Books, seed: int, count: int = 120) -> None:
     """A household's random history: incomes, expenses, transfers, edits, cancels."""
     rng = random.Random(seed)
-    household = uuid.uuid4()
+    household = add_people(books, rng)
     accounts = [books.open(household, f"A{n}") for n in range(3)]
     recorded = []
     for n in range(count):
@@ -59,6 +62,21 @@ def fill(books: Books, seed: int, count: int = 120) -> None:
                 books.transactions.edit(
                     household, victim, EditTransaction(date=dt.date(2026, 1, n % 28 + 1)), None
                 )
+
+
+def add_people(books: Books, rng: random.Random) -> uuid.UUID:
+    """Two users sharing a household, with a profile change and a role change."""
+    owner = User.register(f"owner{rng.random()}@example.org", "Owner", "argon2-hash")
+    partner = User.register(f"partner{rng.random()}@example.org", "Partner", "argon2-hash")
+    household = Household.create("Home", owner.id)
+    invitation = uuid.uuid4()
+    household.invite(invitation, partner.email, "family_member", owner.id)
+    household.join(invitation, partner.id, partner.email)
+    household.change_member_role(partner.id, "read_only", owner.id)
+    partner.update_profile("Partner P.")
+    owner.record_login("client")
+    books.ledger.save(owner, partner, household)
+    return household.id
 
 
 def snapshot(conninfo: str, name: str, schema: str) -> dict[str, list[tuple[Any, ...]]]:

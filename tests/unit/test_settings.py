@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
@@ -19,20 +20,29 @@ def test_the_readme_configuration_table_is_the_generated_one() -> None:
 
 
 def test_every_variable_the_settings_read_is_documented() -> None:
-    source = (ROOT / "ops" / "settings.py").read_text()
-    read = set(re.findall(r'env(?:\.get\(|\[)"([A-Z_]+)"', source))
+    source = inspect.getsource(Settings.from_env)
+    read = set(re.findall(r'"((?:FISCAFLOW|DATABASE|REDIS)_[A-Z_]+)"', source))
     assert read == {s.name for s in SETTINGS}
+
+
+STRONG = "k3Jd9-sL2mQ8xV7pR4tY1wZ6nB0cF5hGaE"
 
 
 def test_defaults_are_development_with_the_embedded_database() -> None:
     settings = Settings.from_env({})
-    assert (settings.mode, settings.database_url, settings.dev_tenant_header) == ("development", None, True)
+    assert (settings.mode, settings.database_url, settings.jwt_secret) == ("development", None, None)
+    assert settings.openapi_docs
 
 
-def test_production_turns_development_switches_off_by_default() -> None:
-    settings = Settings.from_env({"FISCAFLOW_MODE": "production", "DATABASE_URL": "postgresql://h/db"})
-    assert not settings.dev_tenant_header
+def test_production_turns_interactive_docs_off_by_default() -> None:
+    env = {
+        "FISCAFLOW_MODE": "production",
+        "DATABASE_URL": "postgresql://h/db",
+        "FISCAFLOW_JWT_SECRET": STRONG,
+    }
+    settings = Settings.from_env(env)
     assert not settings.openapi_docs
+    assert settings.jwt_secret == STRONG
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,54 @@
+"""Signing up and logging in over HTTP, for e2e tests."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import httpx
+
+PASSWORD = "a long and unusual passphrase"
+
+
+@dataclass
+class Member:
+    """A registered, logged-in user with an authenticated client for their household."""
+
+    client: httpx.Client
+    user_id: str
+    household_id: str
+    email: str
+    access_token: str
+    refresh_token: str
+    verification_token: str | None
+
+
+def login(base_url: str, email: str, password: str = PASSWORD) -> httpx.Response:
+    return httpx.post(
+        f"{base_url}/api/v1/users/login", json={"email": email, "password": password}, timeout=10
+    )
+
+
+def authenticated(base_url: str, access_token: str) -> httpx.Client:
+    return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {access_token}"}, timeout=10)
+
+
+def sign_up(base_url: str, name: str = "Ana", email: str | None = None) -> Member:
+    email = email or f"{name.lower()}-{uuid.uuid4().hex[:10]}@example.org"
+    registered = httpx.post(
+        f"{base_url}/api/v1/users/register",
+        json={"email": email, "password": PASSWORD, "display_name": name},
+        timeout=10,
+    )
+    assert registered.status_code == 201, registered.text
+    tokens = login(base_url, email).json()
+    body = registered.json()
+    return Member(
+        client=authenticated(base_url, tokens["access_token"]),
+        user_id=body["user_id"],
+        household_id=body["household_id"],
+        email=email,
+        access_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+        verification_token=body.get("verification_token"),
+    )
