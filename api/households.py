@@ -79,12 +79,22 @@ class HouseholdController(Controller):
         """Accept an invitation sent to your (verified) email address."""
         return accepted(services.households.join(me.user_id, data.token))
 
-    @command(put, "/{household_id:uuid}/members/{user_id:uuid}", "changeMemberRole")
-    def change_member_role(
-        self, household_id: UUID, user_id: UUID, data: ChangeMemberRole, services: Services, me: Principal
-    ) -> Response[Accepted]:
-        """Change a member's role (family_owner only); a household keeps one owner at least."""
-        return accepted(services.households.change_member_role(me.user_id, household_id, user_id, data))
+    @command(put, "/{household_id:uuid}/members/{user_id:uuid}", "changeMemberRole", blocking=False)
+    async def change_member_role(
+        self,
+        household_id: UUID,
+        user_id: UUID,
+        data: ChangeMemberRole,
+        request: Request[Any, Any, Any],
+        services: Services,
+        me: Principal,
+    ) -> Accepted:
+        """Change a member's role (family_owner only); a household keeps one owner at least.
+        The member's sessions end, since their tokens carry the old role."""
+        change = services.households.change_member_role
+        result = await sync_to_thread(change, me.user_id, household_id, user_id, data)
+        await revoke_access(request.app.stores.get("auth"), user_id)
+        return Accepted(id=result.id, version=result.version, consistency_token=result.position)
 
     @command(delete, "/{household_id:uuid}/members/{user_id:uuid}", "removeMember", blocking=False)
     async def remove_member(

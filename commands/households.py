@@ -89,7 +89,9 @@ class HouseholdCommands:
             household.change_member_role(user_id, command.role, actor)
             return append(self.app, household)
 
-        return with_retries(attempt)
+        result = with_retries(attempt)
+        self.tokens.revoke_user(user_id, "household role changed")  # tokens carry the old role
+        return result
 
     def remove_member(self, actor: UUID, household_id: UUID, user_id: UUID) -> Appended:
         def attempt() -> Appended:

@@ -24,6 +24,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold database passwords
 )
 console = Console(stderr=True)
+OPERATOR = UUID("00000000-0000-5000-8000-000000000000")  # the actor of CLI operator actions
 
 
 def load_settings() -> Settings:
@@ -186,6 +187,47 @@ def events(
                     )
         except KeyboardInterrupt:
             pass
+
+
+users_app = typer.Typer(
+    help="Operator actions on users (run on the server's database).", no_args_is_help=True
+)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("set-role")
+def set_role(
+    email: Annotated[str, typer.Argument(help="The user's email address.")],
+    role: Annotated[str, typer.Argument(help="user, premium or admin.")],
+) -> None:
+    """Give a user a global role, e.g. make the first admin. Recorded as a RoleChanged event
+    by the operator."""
+    from eventsourcing.application import AggregateNotFoundError
+
+    from commands.application import Ledger, event_store_env
+    from commands.write_path import append
+    from ledger.errors import DomainError
+    from ledger.user import EmailClaim, User, normalise_email
+
+    settings = load_settings()
+    with database(settings) as conninfo:
+        ledger = Ledger(event_store_env(conninfo, pool_size=1))
+        try:
+            claim = ledger.repository.get(EmailClaim.create_id(normalise_email(email)))
+            user = ledger.repository.get(claim.user_id) if claim.user_id else None
+            if not isinstance(user, User):
+                raise DomainError(f"no user with the email {email}")
+            user.change_role(role, OPERATOR)
+            append(ledger, user)
+        except AggregateNotFoundError:
+            console.print(f"[red]no user with the email {email}[/red]")
+            raise typer.Exit(2) from None
+        except DomainError as error:
+            console.print(f"[red]{error.detail}[/red]")
+            raise typer.Exit(2) from None
+        finally:
+            ledger.close()
+    console.print(f"{email} is now {role}")
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -18,6 +18,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     conninfo = create_database()
     log: Path = tmp_path_factory.mktemp("server") / "server.log"
     running = Server({"DATABASE_URL": conninfo, "FISCAFLOW_MODE": "development"}, log)
+    running.conninfo = conninfo
     try:
         yield running
     finally:
@@ -36,3 +37,17 @@ def member(server: Server) -> Iterator[Member]:
 @pytest.fixture
 def client(member: Member) -> httpx.Client:
     return member.client
+
+
+@pytest.fixture
+def signup(server: Server) -> Iterator[Callable[..., Member]]:
+    """Sign up as many users as a test needs; their clients are closed afterwards."""
+    members: list[Member] = []
+
+    def make(name: str = "Ana", email: str | None = None) -> Member:
+        members.append(sign_up(server.url, name, email))
+        return members[-1]
+
+    yield make
+    for member in members:
+        member.client.close()

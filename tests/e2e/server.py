@@ -26,6 +26,7 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log
+        self.conninfo = env.get("DATABASE_URL", "")
         environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | env
         self.log = log.open("w")
         self.process = subprocess.Popen(

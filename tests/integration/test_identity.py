@@ -1,0 +1,181 @@
+"""Identity on the real PostgreSQL: unique emails under races, rehashing, refresh families."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from argon2 import PasswordHasher
+from psycopg_pool import ConnectionPool
+
+from commands.application import Ledger, event_store_env
+from commands.messages import Login, Register
+from commands.passwords import HASHER
+from commands.tokens import InvalidTokenError, TokenService
+from commands.users import InvalidCredentialsError, UserCommands
+from commands.write_path import append
+from ledger.errors import EmailTakenError
+from ledger.household import Household
+from ledger.user import EmailClaim, User
+
+pytestmark = pytest.mark.integration
+SECRET = "an-integration-test-secret-of-enough-length-0123456789"
+PASSWORD = "a long and unusual passphrase"
+
+
+@pytest.fixture
+def pool(database: str) -> Iterator[ConnectionPool[Any]]:
+    with ConnectionPool(database, min_size=1, max_size=8) as pool:
+        yield pool
+
+
+@pytest.fixture
+def tokens(pool: ConnectionPool[Any]) -> TokenService:
+    service = TokenService(SECRET, pool)
+    service.create_schema()
+    return service
+
+
+def users_on(database: str, tokens: TokenService) -> UserCommands:
+    return UserCommands(Ledger(event_store_env(database, pool_size=2)), tokens)
+
+
+def test_concurrent_registrations_with_one_email_create_exactly_one_user(
+    database: str, tokens: TokenService
+) -> None:
+    contenders = [users_on(database, tokens) for _ in range(8)]  # as 8 API processes
+    outcomes: list[str] = []
+    barrier = threading.Barrier(len(contenders))
+
+    def register(users: UserCommands) -> None:
+        barrier.wait()
+        try:
+            users.register(Register(email="Same@Example.org", password=PASSWORD, display_name="Twin"))
+            outcomes.append("created")
+        except EmailTakenError:
+            outcomes.append("taken")
+
+    threads = [threading.Thread(target=register, args=(u,)) for u in contenders]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for users in contenders:
+        users.app.close()
+    assert sorted(outcomes) == ["created"] + ["taken"] * 7
+    with psycopg.connect(database) as conn:
+        registered = conn.execute(
+            "SELECT count(*) FROM eventstore.fiscaflow_events WHERE topic = 'ledger.user:User.Registered'"
+        ).fetchone()
+    assert registered == (1,)
+
+
+def test_a_deleted_users_email_can_register_again(database: str, tokens: TokenService) -> None:
+    users = users_on(database, tokens)
+    first = users.register(Register(email="once@example.org", password=PASSWORD, display_name="Once"))
+    with pytest.raises(EmailTakenError):
+        users.register(Register(email="ONCE@example.org", password=PASSWORD, display_name="Twice"))
+    users.delete(first.user_id, "user", first.user_id)
+    second = users.register(Register(email="once@example.org", password=PASSWORD, display_name="Again"))
+    assert second.user_id != first.user_id
+    found = users.find("once@example.org")
+    assert found is not None
+    assert found.id == second.user_id
+    users.app.close()
+
+
+def test_a_weaker_stored_hash_is_replaced_on_login(database: str, tokens: TokenService) -> None:
+    users = users_on(database, tokens)
+    weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+    user = User.register("old@example.org", "Old", weak)
+    household = Household.create("Home", user.id)
+    user.join_household(household.id)
+    append(users.app, user, EmailClaim("old@example.org", user.id), household)
+
+    users.login(Login(email="old@example.org", password=PASSWORD), "client")
+
+    stored = users.app.repository.get(user.id).password_hash
+    assert stored != weak
+    assert "$m=19456,t=2,p=1$" in stored
+    assert not HASHER.check_needs_rehash(stored)
+    types = [type(e).__name__ for e in users.app.events.get(user.id)]
+    assert "PasswordRehashed" in types
+    users.app.close()
+
+
+def test_wrong_password_unknown_email_and_suspended_user_fail_alike(
+    database: str, tokens: TokenService
+) -> None:
+    users = users_on(database, tokens)
+    registered = users.register(Register(email="sus@example.org", password=PASSWORD, display_name="Sus"))
+    attempts = [
+        Login(email="sus@example.org", password="not the passphrase"),
+        Login(email="nobody@example.org", password=PASSWORD),
+        Login(email="not-an-email", password=PASSWORD),
+    ]
+    for attempt in attempts:
+        with pytest.raises(InvalidCredentialsError):
+            users.login(attempt, "client")
+    users.suspend("admin", registered.user_id, registered.user_id, "test")
+    with pytest.raises(InvalidCredentialsError):
+        users.login(Login(email="sus@example.org", password=PASSWORD), "client")
+    failures = [type(e).__name__ for e in users.app.events.get(registered.user_id)].count("LoginFailed")
+    assert failures == 2  # the wrong password and the suspended login are on the record
+    users.app.close()
+
+
+def test_refresh_rotation_reuse_revokes_the_family(database: str, tokens: TokenService) -> None:
+    users = users_on(database, tokens)
+    users.register(Register(email="rot@example.org", password=PASSWORD, display_name="Rot"))
+    first = users.login(Login(email="rot@example.org", password=PASSWORD), "client")
+    second = users.refresh(first.refresh_token)
+    third = users.refresh(second.refresh_token)
+    with pytest.raises(InvalidTokenError, match="reused"):
+        users.refresh(first.refresh_token)  # a copy of a spent token shows up
+    with pytest.raises(InvalidTokenError):
+        users.refresh(third.refresh_token)  # the whole family is gone, the thief's and ours
+    other = users.login(Login(email="rot@example.org", password=PASSWORD), "client")
+    assert users.refresh(other.refresh_token).access_token  # another login is unaffected
+    users.app.close()
+
+
+def test_two_concurrent_refreshes_of_one_token_give_exactly_one_success(
+    database: str, tokens: TokenService
+) -> None:
+    users = users_on(database, tokens)
+    users.register(Register(email="race@example.org", password=PASSWORD, display_name="Race"))
+    pair = users.login(Login(email="race@example.org", password=PASSWORD), "client")
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def refresh() -> None:
+        barrier.wait()
+        try:
+            users.refresh(pair.refresh_token)
+            outcomes.append("ok")
+        except InvalidTokenError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=refresh) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ok", "refused"]
+    users.app.close()
+
+
+def test_refresh_tokens_are_stored_only_as_hashes(database: str, tokens: TokenService) -> None:
+    users = users_on(database, tokens)
+    users.register(Register(email="hash@example.org", password=PASSWORD, display_name="Hash"))
+    pair = users.login(Login(email="hash@example.org", password=PASSWORD), "client")
+    with psycopg.connect(database) as conn:
+        stored = conn.execute("SELECT token_hash FROM auth.refresh_tokens").fetchall()
+        events = conn.execute("SELECT state FROM eventstore.fiscaflow_events").fetchall()
+    assert stored
+    assert all(pair.refresh_token.encode() not in bytes(row[0]) for row in stored)
+    assert all(PASSWORD.encode() not in bytes(row[0]) for row in events)  # never a plain password
+    users.app.close()
