@@ -1,0 +1,109 @@
+"""Tenant isolation (BOLA), discovered from the OpenAPI document: every route with an id,
+called with another household's ids, answers 404 (403 for admin-only functions), leaks
+nothing and changes nothing. A new route with an id fails here until it is listed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.server import Server
+from tests.e2e.users import Member
+
+pytestmark = pytest.mark.e2e
+
+# A valid body for each operation that takes one, so that validation passes and the
+# ownership check is what answers.
+BODIES: dict[str, dict[str, Any] | None] = {
+    "renameAccount": {"name": "Stolen"},
+    "closeAccount": None,
+    "getAccount": None,
+    "getAccountBalance": None,
+    "editTransaction": {"description": "stolen"},
+    "recategoriseTransaction": {"category": "stolen"},
+    "postTransaction": None,
+    "disputeTransaction": {"reason": "stolen"},
+    "cancelTransaction": None,
+    "getTransaction": None,
+    "getHousehold": None,
+    "inviteMember": {"email": "thief@example.org", "role": "family_owner"},
+    "changeMemberRole": {"role": "read_only"},
+    "removeMember": None,
+    "deleteUser": None,
+    "changeUserRole": {"role": "admin"},
+    "suspendUser": {"reason": "stolen"},
+    "reinstateUser": None,
+}
+ADMIN_ONLY = {"changeUserRole", "suspendUser", "reinstateUser"}
+
+
+def routes_with_ids(server: Server) -> list[tuple[str, str, str]]:
+    document = httpx.get(f"{server.url}/schema/openapi.json").json()
+    return [
+        (method.upper(), path, operation["operationId"])
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if "{" in path and method in {"get", "post", "put", "delete", "patch"}
+    ]
+
+
+def test_every_route_with_an_id_answers_404_to_another_household(
+    server: Server, signup: Callable[..., Member]
+) -> None:
+    victim, intruder = signup("Victim"), signup("Intruder")
+    canary = f"Canary-{uuid.uuid4().hex[:8]}"
+    account = victim.client.post("/api/v1/accounts", json={"name": canary, "currency": "EUR"}).json()["id"]
+    recorded = victim.client.post(
+        "/api/v1/transactions",
+        json={
+            "kind": "income",
+            "account_id": account,
+            "amount": "77.00",
+            "date": "2026-11-01",
+            "description": canary,
+        },
+    )
+    transaction = recorded.json()["id"]
+    ids = {
+        "account_id": account,
+        "transaction_id": transaction,
+        "household_id": victim.household_id,
+        "user_id": victim.user_id,
+    }
+    routes = routes_with_ids(server)
+    assert len(routes) >= len(BODIES)  # the discovery found the routes
+    unlisted = [operation for _, _, operation in routes if operation not in BODIES]
+    assert unlisted == [], f"add a body (or None) for {unlisted} to BODIES"
+
+    for method, template, operation in routes:
+        path = template.format(**ids)
+        response = intruder.client.request(method, path, json=BODIES[operation])
+        expected = 403 if operation in ADMIN_ONLY else 404
+        assert response.status_code == expected, (method, path, response.text)
+        assert canary not in response.text and "77.00" not in response.text
+
+    by_body = [
+        intruder.client.post(
+            "/api/v1/transactions",
+            json={"kind": "expense", "account_id": account, "amount": "1.00", "date": "2026-11-01"},
+        ),
+        intruder.client.post("/api/v1/users/switch-household", json={"household_id": victim.household_id}),
+        intruder.client.get("/api/v1/transactions", params={"account_id": account}),
+        intruder.client.get("/api/v1/transactions", params={"q": canary}),
+    ]
+    assert [r.status_code for r in by_body] == [404, 404, 200, 200]
+    assert all(canary not in r.text for r in by_body)
+
+    # Nothing changed for the victim.
+    token = {"X-Consistency-Token": recorded.headers["X-Consistency-Token"]}
+    seen = victim.client.get(f"/api/v1/transactions/{transaction}", headers=token).json()
+    assert (seen["version"], seen["status"], seen["description"]) == (1, "posted", canary)
+    accounts = victim.client.get("/api/v1/accounts").json()
+    assert [(a["name"], a["status"], a["balance"]) for a in accounts] == [(canary, "open", "77.00")]
+    household = victim.client.get(f"/api/v1/households/{victim.household_id}").json()
+    assert [m["user_id"] for m in household["members"]] == [victim.user_id]
+    assert victim.client.get("/api/v1/users/profile").json()["status"] == "active"
