@@ -18,7 +18,7 @@ from litestar.stores.redis import RedisStore
 
 from api.accounts import AccountController
 from api.auth import jwt_auth
-from api.errors import EXCEPTION_HANDLERS
+from api.errors import EXCEPTION_HANDLERS, SECURITY_HEADERS
 from api.health import health, ready
 from api.households import HouseholdController
 from api.services import Services
@@ -33,15 +33,6 @@ Commands (POST/PUT/DELETE) answer with the aggregate's id, its new version and a
 consistency token. Send the token back on a query (`X-Consistency-Token` header or
 `?after=`) to read your own write. Amounts are decimal strings, never JSON numbers.
 Errors are RFC 9457 problem+json documents."""
-
-
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-}
 
 
 def stores(settings: Settings) -> dict[str, Store]:

@@ -21,6 +21,13 @@ from queries.consistency import ProjectionLagError, UnknownPositionError
 
 log = logging.getLogger("fiscaflow.api")
 PROBLEM = "application/problem+json"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
 TYPE_BASE = "https://fiscaflow.dev/problems/"
 
 
@@ -41,7 +48,7 @@ def problem(
         "instance": request.url.path,
         **extra,
     }
-    headers = dict(headers or {})
+    headers = SECURITY_HEADERS | dict(headers or {})  # error answers are built here, not by routes
     if status in (429, 503):
         headers.setdefault("Retry-After", "1")
     return Response(body, status_code=status, media_type=PROBLEM, headers=headers)
