@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.security.jwt import JWTAuth, Token
+from litestar.middleware.authentication import AuthenticationResult
+from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 from litestar.stores.base import Store
 
+from commands.personal_tokens import PREFIX
 from commands.tokens import ACCESS_TTL, ALGORITHM, AUDIENCE, ISSUER, REQUIRED_CLAIMS
 from ledger.errors import ForbiddenError
 from ledger.household import HouseholdRole
@@ -30,10 +33,14 @@ PUBLIC = [
     "^/schema",
     "^/api/v1/users/register$",
     "^/api/v1/users/login$",
+    "^/api/v1/users/login/2fa$",
     "^/api/v1/users/refresh-token$",
     "^/api/v1/users/verify-email$",
 ]
 WRITERS = frozenset({HouseholdRole.OWNER, HouseholdRole.MEMBER})
+FULL_SCOPES = frozenset({"read", "write", "identity"})
+# Where a personal access token may go: household data, never logins or memberships.
+PERSONAL_TOKEN_PATHS = ("/api/v1/accounts", "/api/v1/transactions")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +53,18 @@ class Principal:
     role: str
     jti: str
     expires_at: float
+    scopes: frozenset[str] = FULL_SCOPES
+
+    @property
+    def personal(self) -> bool:
+        """Authenticated by a personal access token rather than a login."""
+        return self.scopes != FULL_SCOPES
 
     def check_can_write(self) -> None:
         if self.household_role not in WRITERS:
             raise ForbiddenError("your role in this household may only read")
+        if "write" not in self.scopes:
+            raise ForbiddenError("this personal access token may only read")
 
     def check_admin(self) -> None:
         if self.role != GlobalRole.ADMIN:
@@ -102,8 +117,37 @@ async def revoke_access(store: Store, user_id: UUID) -> None:
     await store.set(f"revoked-before:{user_id}", str(now_ms), expires_in=int(ACCESS_TTL.total_seconds()) + 60)
 
 
+class BearerAuthenticationMiddleware(JWTAuthenticationMiddleware):
+    """Bearer JWTs as Litestar verifies them, plus personal access tokens (``ffpat_...``)."""
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        presented = connection.headers.get(self.auth_header, "").partition(" ")[-1]
+        if not presented.startswith(PREFIX):
+            return await super().authenticate_request(connection)
+        if not connection.url.path.startswith(PERSONAL_TOKEN_PATHS):
+            raise PermissionDeniedException("personal access tokens reach accounts and transactions only")
+        services = connection.app.state.services
+        found = await sync_to_thread(services.personal_tokens.resolve, presented)
+        if found is None:
+            raise NotAuthorizedException("invalid token")
+        grant = found.grant
+        user = Principal(
+            user_id=grant.user_id,
+            household_id=grant.household_id,
+            household_role=grant.household_role,
+            role=grant.role,
+            jti=str(found.token_id),
+            expires_at=0.0,
+            scopes=found.scopes,
+        )
+        return AuthenticationResult(user=user, auth=found)
+
+
 def jwt_auth(secret: str) -> JWTAuth[Principal]:
     return JWTAuth[Principal](
+        authentication_middleware_class=BearerAuthenticationMiddleware,
         retrieve_user_handler=retrieve_principal,
         revoked_token_handler=is_revoked,
         token_secret=secret,
@@ -125,5 +169,6 @@ def principal(request: Any) -> Principal:
 
 
 def can_write(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard of command routes on household data: read_only members get 403."""
+    """Guard of command routes on household data: read_only members and read-scoped
+    personal tokens get 403."""
     principal(connection).check_can_write()

@@ -102,6 +102,7 @@ def on_http_error(request: Request[Any, Any, Any], error: HTTPException) -> Resp
     slugs = {
         400: "malformed-request",
         401: "unauthorized",
+        403: "forbidden",
         404: "not-found",
         405: "method-not-allowed",
         413: "too-large",

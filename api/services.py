@@ -10,6 +10,7 @@ from psycopg_pool import ConnectionPool
 from commands.accounts import AccountCommands
 from commands.application import Ledger, event_store_env
 from commands.households import HouseholdCommands
+from commands.personal_tokens import PersonalTokens
 from commands.tokens import TokenService
 from commands.transactions import TransactionCommands
 from commands.users import UserCommands
@@ -29,6 +30,7 @@ class Services:
     users: UserCommands
     households: HouseholdCommands
     tokens: TokenService
+    personal_tokens: PersonalTokens
     reads: ReadStore
     auth_pool: ConnectionPool[Any]
     projectors: Supervisor | None
@@ -67,6 +69,7 @@ class Services:
             users=UserCommands(ledger, tokens),
             households=HouseholdCommands(ledger, tokens),
             tokens=tokens,
+            personal_tokens=PersonalTokens(tokens),
             reads=reads,
             auth_pool=auth_pool,
             projectors=projectors,

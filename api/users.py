@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import logging
-from typing import Annotated, Any
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -32,7 +34,8 @@ from commands.messages import (
     UpdateProfile,
     VerifyEmail,
 )
-from commands.tokens import TokenPair
+from commands.tokens import AccessGrant, TokenPair
+from commands.users import SecondFactorChallenge
 from queries import directory as q
 from queries.db import DIRECTORY_SCHEMA
 from queries.views import ProfileView
@@ -47,6 +50,60 @@ class Tokens(msgspec.Struct, kw_only=True):
     refresh_token: str
     token_type: str
     expires_in: int
+
+
+class SecondFactorNeeded(msgspec.Struct, kw_only=True, tag="second-factor"):
+    """The password was right; send a TOTP or recovery code with this token to
+    POST /api/v1/users/login/2fa within 5 minutes."""
+
+    mfa_token: str
+
+
+class SecondFactorCode(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    mfa_token: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+    code: Annotated[str, msgspec.Meta(min_length=6, max_length=20)]
+
+
+class Code(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    code: Annotated[str, msgspec.Meta(min_length=6, max_length=20)]
+
+
+class Enrolment(msgspec.Struct, kw_only=True):
+    """Add the secret to an authenticator app (or scan the otpauth URI), then confirm."""
+
+    secret: str
+    otpauth_uri: str
+
+
+class RecoveryCodes(msgspec.Struct, kw_only=True):
+    """Each code works once instead of a TOTP code. They are shown only now."""
+
+    recovery_codes: list[str]
+
+
+class NewPersonalToken(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100, examples=["budget script"])]
+    scopes: Annotated[list[Literal["read", "write"]], msgspec.Meta(min_length=1, max_length=2)]
+    expires_in_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 90
+
+
+class IssuedPersonalToken(msgspec.Struct, kw_only=True):
+    """Use as `Authorization: Bearer <token>`; it is shown only now."""
+
+    id: UUID
+    token: str
+    scopes: list[str]
+    expires_at: dt.datetime
+
+
+class PersonalTokenView(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    scopes: list[str]
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked: bool
 
 
 class RegisteredView(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -98,20 +155,82 @@ class UserController(Controller):
         )
 
     @command(post, "/login", "login", blocking=False)
-    async def login(self, data: Login, request: Request[Any, Any, Any], services: Services) -> Tokens:
-        """Exchange email and password for tokens. Unknown email, wrong password and a
-        suspended login all answer the same 401; repeated failures back off (429)."""
+    async def login(
+        self, data: Login, request: Request[Any, Any, Any], services: Services
+    ) -> Tokens | SecondFactorNeeded:
+        """Exchange email and password for tokens (or, with 2FA on, for a second-factor
+        challenge). Unknown email, wrong password and a suspended login all answer the same
+        401; repeated failures back off (429)."""
         store = request.app.stores.get("auth")
         address = request.client.host if request.client else "unknown"
         await throttle.check(store, data.email, address)
         client = client_fingerprint(request, services.tokens.secret)
         try:
-            pair = await sync_to_thread(services.users.login, data, client)
+            outcome = await sync_to_thread(services.users.login, data, client)
         except Exception:
             await throttle.failed(store, data.email, address)
             raise
+        if isinstance(outcome, SecondFactorChallenge):
+            return SecondFactorNeeded(mfa_token=outcome.mfa_token)
         await throttle.succeeded(store, data.email)
+        return tokens(outcome)
+
+    @command(post, "/login/2fa", "loginSecondFactor", blocking=False)
+    async def login_second_factor(
+        self, data: SecondFactorCode, request: Request[Any, Any, Any], services: Services
+    ) -> Tokens:
+        """Finish a login with a TOTP code or a recovery code. Failures back off like logins."""
+        store = request.app.stores.get("auth")
+        address = request.client.host if request.client else "unknown"
+        subject = f"mfa:{data.mfa_token[-16:]}"
+        await throttle.check(store, subject, address)
+        client = client_fingerprint(request, services.tokens.secret)
+        try:
+            pair = await sync_to_thread(services.users.login_second_factor, data.mfa_token, data.code, client)
+        except Exception:
+            await throttle.failed(store, subject, address)
+            raise
         return tokens(pair)
+
+    @command(post, "/2fa", "startTwoFactor", 201)
+    def start_two_factor(self, services: Services, me: Principal) -> Enrolment:
+        """Start TOTP enrolment: a new secret, active once confirmed with a code."""
+        secret, uri = services.users.start_two_factor(me.user_id)
+        return Enrolment(secret=secret, otpauth_uri=uri)
+
+    @command(post, "/2fa/confirm", "confirmTwoFactor")
+    def confirm_two_factor(self, data: Code, services: Services, me: Principal) -> RecoveryCodes:
+        """Turn 2FA on with a first code; answers the one-time recovery codes."""
+        return RecoveryCodes(recovery_codes=services.users.confirm_two_factor(me.user_id, data.code))
+
+    @command(post, "/2fa/disable", "disableTwoFactor")
+    def disable_two_factor(self, data: Code, services: Services, me: Principal) -> Response[Accepted]:
+        """Turn 2FA off (a current TOTP code or a recovery code is required)."""
+        return accepted(services.users.disable_two_factor(me.user_id, data.code))
+
+    @command(post, "/tokens", "createPersonalToken", 201)
+    def create_personal_token(
+        self, data: NewPersonalToken, services: Services, me: Principal
+    ) -> IssuedPersonalToken:
+        """A personal access token for scripts: scopes `read` and/or `write`, for the household
+        you are in now, reaching accounts and transactions only."""
+        grant = AccessGrant(me.user_id, me.household_id, me.household_role, me.role)
+        token_id, token, expires = services.personal_tokens.issue(
+            grant, data.name, list(data.scopes), data.expires_in_days
+        )
+        return IssuedPersonalToken(
+            id=token_id, token=token, scopes=sorted(set(data.scopes)), expires_at=expires
+        )
+
+    @query("/tokens", "listPersonalTokens")
+    def list_personal_tokens(self, services: Services, me: Principal) -> list[PersonalTokenView]:
+        """Your personal access tokens (never the tokens themselves)."""
+        return [PersonalTokenView(**asdict(t)) for t in services.personal_tokens.list(me.user_id)]
+
+    @command(delete, "/tokens/{token_id:uuid}", "revokePersonalToken", 204)
+    def revoke_personal_token(self, token_id: UUID, services: Services, me: Principal) -> None:
+        """Revoke one of your personal access tokens."""
+        services.personal_tokens.revoke(me.user_id, token_id)
 
     @command(post, "/refresh-token", "refreshToken")
     def refresh(self, data: RefreshToken, services: Services) -> Tokens:

@@ -26,6 +26,7 @@ AUDIENCE = "fiscaflow-api"
 ALGORITHM = "HS256"  # pinned: verification accepts nothing else
 ACCESS_TTL = timedelta(minutes=15)
 REFRESH_FAMILY_TTL = timedelta(days=7)
+AUTH_SCHEMA_VERSIONS = (1, 2)
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "jti", "sub", "typ"]
 
 
@@ -70,12 +71,13 @@ class TokenService:
         self.clock = clock
 
     def create_schema(self) -> None:
-        ddl = resources.files("commands").joinpath("sql/auth_v1.sql").read_text()
         with self.pool.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('fiscaflow.auth.schema'))")
-            for statement in ddl.split(";"):
-                if statement.strip():
-                    conn.execute(statement)  # type: ignore[call-overload]
+            for version in AUTH_SCHEMA_VERSIONS:
+                ddl = resources.files("commands").joinpath(f"sql/auth_v{version}.sql").read_text()
+                for statement in ddl.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)  # type: ignore[call-overload]
 
     # --- signed tokens -------------------------------------------------------------
 
@@ -189,10 +191,18 @@ class TokenService:
             row = curs.fetchone()
         return None if row is None else UUID(str(row["user_id"]))
 
-    def revoke_user(self, user_id: UUID, reason: str) -> int:
-        """Revoke every family of a user (password change, suspension, deletion)."""
+    def revoke_user(self, user_id: UUID, reason: str, *, personal_tokens: bool = True) -> int:
+        """Revoke every family of a user (password change, suspension, deletion) and, unless
+        told otherwise, their personal access tokens."""
+        moment = self.clock()
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as curs:
-            return self._revoke(curs, "user_id = %s", user_id, reason, self.clock())
+            if personal_tokens:
+                curs.execute(
+                    "UPDATE auth.personal_tokens SET revoked_at = %s"
+                    " WHERE user_id = %s AND revoked_at IS NULL",
+                    (moment, user_id),
+                )
+            return self._revoke(curs, "user_id = %s", user_id, reason, moment)
 
     @staticmethod
     def _revoke(curs: Any, where: str, value: UUID, reason: str, moment: datetime) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
@@ -12,6 +13,7 @@ from commands.application import Ledger
 from commands.loading import load_user, with_retries
 from commands.messages import ChangePassword, Login, Register, UpdateProfile
 from commands.passwords import check_password, hash_password, needs_rehash, verify_password
+from commands.second_factor import SecondFactors
 from commands.tokens import AccessGrant, InvalidTokenError, TokenPair, TokenService
 from commands.write_path import Appended, append
 from ledger.errors import (
@@ -25,6 +27,7 @@ from ledger.household import Household
 from ledger.user import EmailClaim, GlobalRole, User, normalise_email
 
 VERIFY_TTL = timedelta(hours=24)
+SECOND_FACTOR_TTL = timedelta(minutes=5)
 
 
 class InvalidCredentialsError(Exception):
@@ -39,10 +42,18 @@ class Registered:
     position: int
 
 
+@dataclass(frozen=True, slots=True)
+class SecondFactorChallenge:
+    """The password was right; now a TOTP or recovery code is needed, with this token."""
+
+    mfa_token: str
+
+
 class UserCommands:
-    def __init__(self, app: Ledger, tokens: TokenService) -> None:
+    def __init__(self, app: Ledger, tokens: TokenService, factors: SecondFactors | None = None) -> None:
         self.app = app
         self.tokens = tokens
+        self.factors = factors or SecondFactors(tokens.pool)
 
     def register(self, command: Register) -> Registered:
         email = normalise_email(command.email)
@@ -78,8 +89,9 @@ class UserCommands:
         user = self.app.repository.get(claim.user_id)
         return user if isinstance(user, User) else None
 
-    def login(self, command: Login, client: str) -> TokenPair:
-        """Verify the password (always spending one argon2id verification) and start a family."""
+    def login(self, command: Login, client: str) -> TokenPair | SecondFactorChallenge:
+        """Verify the password (always spending one argon2id verification) and start a family,
+        or ask for the second factor."""
         user = self.find(command.email)
         ok = verify_password(user.password_hash if user else None, command.password)
         if user is None:
@@ -89,9 +101,43 @@ class UserCommands:
             raise InvalidCredentialsError
         if needs_rehash(user.password_hash):
             user.rehash_password(hash_password(command.password))
+            append(self.app, user)
+        if user.two_factor:
+            return SecondFactorChallenge(self.tokens.sign("mfa", str(user.id), SECOND_FACTOR_TTL)[0])
+        return self._logged_in(user, client)
+
+    def login_second_factor(self, mfa_token: str, code: str, client: str) -> TokenPair:
+        """Finish a login with a TOTP code or a recovery code."""
+        claims = self.tokens.verify("mfa", mfa_token)
+        user = load_user(self.app, UUID(claims["sub"]), allow_inactive=True)
+        if not user.is_active or not self.factors.check(user.id, code, time.time()):
+            self._record_failure(user.id, client)
+            raise InvalidCredentialsError
+        return self._logged_in(user, client)
+
+    def _logged_in(self, user: User, client: str) -> TokenPair:
         user.record_login(client)
         append(self.app, user)
         return self.tokens.start_family(self.grant(user, None))
+
+    def start_two_factor(self, user_id: UUID) -> tuple[str, str]:
+        user = load_user(self.app, user_id)
+        return self.factors.start(user.id, user.email)
+
+    def confirm_two_factor(self, user_id: UUID, code: str) -> list[str]:
+        user = load_user(self.app, user_id)
+        codes = self.factors.confirm(user.id, code, time.time())
+        user.enable_two_factor()
+        append(self.app, user)
+        return codes
+
+    def disable_two_factor(self, user_id: UUID, code: str) -> Appended:
+        user = load_user(self.app, user_id)
+        if not self.factors.check(user.id, code, time.time()):
+            raise ForbiddenError("the code does not match")
+        self.factors.remove(user.id)
+        user.disable_two_factor()
+        return append(self.app, user)
 
     def _record_failure(self, user_id: UUID, client: str) -> None:
         def attempt() -> Appended:
@@ -140,7 +186,8 @@ class UserCommands:
         user.change_password(hash_password(command.new_password))
         user.revoke_sessions("password changed")
         result = append(self.app, user)
-        self.tokens.revoke_user(user.id, "password changed")
+        # Sessions end; personal access tokens of scripts keep working (they have no password).
+        self.tokens.revoke_user(user.id, "password changed", personal_tokens=False)
         return result
 
     def verify_email(self, token: str) -> Appended:

@@ -68,6 +68,26 @@ class User(Aggregate):
         self.status = UserStatus.ACTIVE
         self.email_verified = False
         self.households: list[UUID] = []  # in joining order; the first is the default
+        self.two_factor = False
+
+    def enable_two_factor(self) -> None:
+        self.check_active()
+        if self.two_factor:
+            raise IllegalTransitionError("two-factor authentication is already on")
+        self._two_factor_enabled()
+
+    @event("TwoFactorEnabled")
+    def _two_factor_enabled(self) -> None:
+        self.two_factor = True
+
+    def disable_two_factor(self) -> None:
+        if not self.two_factor:
+            raise IllegalTransitionError("two-factor authentication is off")
+        self._two_factor_disabled()
+
+    @event("TwoFactorDisabled")
+    def _two_factor_disabled(self) -> None:
+        self.two_factor = False
 
     def join_household(self, household_id: UUID) -> None:
         self.check_active()

@@ -37,6 +37,7 @@ BODIES: dict[str, dict[str, Any] | None] = {
     "changeUserRole": {"role": "admin"},
     "suspendUser": {"reason": "stolen"},
     "reinstateUser": None,
+    "revokePersonalToken": None,
 }
 ADMIN_ONLY = {"changeUserRole", "suspendUser", "reinstateUser"}
 
@@ -68,7 +69,9 @@ def test_every_route_with_an_id_answers_404_to_another_household(
         },
     )
     transaction = recorded.json()["id"]
+    personal = victim.client.post("/api/v1/users/tokens", json={"name": "script", "scopes": ["read"]}).json()
     ids = {
+        "token_id": personal["id"],
         "account_id": account,
         "transaction_id": transaction,
         "household_id": victim.household_id,
@@ -107,3 +110,4 @@ def test_every_route_with_an_id_answers_404_to_another_household(
     household = victim.client.get(f"/api/v1/households/{victim.household_id}").json()
     assert [m["user_id"] for m in household["members"]] == [victim.user_id]
     assert victim.client.get("/api/v1/users/profile").json()["status"] == "active"
+    assert [t["revoked"] for t in victim.client.get("/api/v1/users/tokens").json()] == [False]
