@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from litestar import Litestar
 from litestar.concurrency import sync_to_thread
@@ -21,6 +22,7 @@ from api.auth import jwt_auth
 from api.errors import EXCEPTION_HANDLERS, SECURITY_HEADERS
 from api.health import health, ready
 from api.households import HouseholdController
+from api.requests import access_log, refuse_duplicate_keys
 from api.services import Services
 from api.transactions import TransactionController
 from api.users import UserController
@@ -67,7 +69,7 @@ def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
         path="/schema",
         render_plugins=[ScalarRenderPlugin()] if settings.openapi_docs else [],
     )
-    middleware = []
+    middleware: list[Any] = [access_log]
     if settings.rate_limit > 0:
         limit = RateLimitConfig(rate_limit=("minute", settings.rate_limit), exclude=["^/health$", "^/ready$"])
         middleware.append(limit.middleware)
@@ -93,6 +95,7 @@ def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
         middleware=middleware,
         cors_config=cors,
         response_headers=[ResponseHeader(name=k, value=v) for k, v in headers.items()],
+        before_request=refuse_duplicate_keys,
     )
 
 

@@ -123,7 +123,9 @@ class BearerAuthenticationMiddleware(JWTAuthenticationMiddleware):
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
-        presented = connection.headers.get(self.auth_header, "").partition(" ")[-1]
+        scheme, _, presented = connection.headers.get(self.auth_header, "").partition(" ")
+        if scheme.lower() != "bearer" or not presented.strip():
+            raise NotAuthorizedException("send Authorization: Bearer <token>")
         if not presented.startswith(PREFIX):
             return await super().authenticate_request(connection)
         if not connection.url.path.startswith(PERSONAL_TOKEN_PATHS):

@@ -1,6 +1,6 @@
 """Login throttling: back-off per account and per client address, on the configured store.
 
-After FREE_FAILURES failed logins within an hour, each further failure locks the account
+From the FREE_FAILURES-th failed login within an hour on, each failure locks the account
 (or address) for 2^(n - FREE_FAILURES) seconds, up to 15 minutes; so at most a few dozen
 failures per hour are ever evaluated. A successful login clears the account's count. An
 unknown email is throttled exactly like a known one, so throttling reveals nothing.
@@ -8,6 +8,7 @@ unknown email is throttled exactly like a known one, so throttling reveals nothi
 
 from __future__ import annotations
 
+import logging
 import time
 
 from litestar.stores.base import Store
@@ -16,6 +17,7 @@ FREE_FAILURES = 10
 ADDRESS_FREE_FAILURES = 100
 WINDOW = 3600
 MAX_LOCK = 900
+log = logging.getLogger("fiscaflow.security")
 
 
 class LoginThrottledError(Exception):
@@ -44,9 +46,10 @@ async def failed(store: Store, email: str, address: str) -> None:
     for key, free in keys(email, address):
         count = int(await store.get(key) or 0) + 1
         await store.set(key, str(count), expires_in=WINDOW)
-        if count > free:
+        if count >= free:
             lock = min(MAX_LOCK, 2 ** (count - free))
             await store.set(f"{key}:lock", str(time.time() + lock), expires_in=lock)
+            log.warning("login back-off: %s failures, locked for %s s", count, lock)
 
 
 async def succeeded(store: Store, email: str) -> None:

@@ -34,8 +34,9 @@ from commands.messages import (
     UpdateProfile,
     VerifyEmail,
 )
-from commands.tokens import AccessGrant, TokenPair
-from commands.users import SecondFactorChallenge
+from commands.tokens import AccessGrant, RefreshReuseError, TokenPair
+from commands.users import SecondFactorChallenge, WrongPasswordError
+from ledger.errors import EmailTakenError
 from queries import directory as q
 from queries.db import DIRECTORY_SCHEMA
 from queries.views import ProfileView
@@ -106,11 +107,17 @@ class PersonalTokenView(msgspec.Struct, kw_only=True):
     revoked: bool
 
 
+REGISTERED = "If the address was free, the login is created: confirm it with the emailed token."
+
+
 class RegisteredView(msgspec.Struct, kw_only=True, omit_defaults=True):
-    user_id: UUID
-    household_id: UUID
-    consistency_token: int
-    verification_token: str | None = None  # development mode only; else sent by email
+    """Always the same in production; in development a new login's details are added."""
+
+    detail: str
+    user_id: UUID | None = None
+    household_id: UUID | None = None
+    consistency_token: int | None = None
+    verification_token: str | None = None
 
 
 def tokens(pair: TokenPair) -> Tokens:
@@ -136,22 +143,30 @@ class UserController(Controller):
         "me": Provide(caller, sync_to_thread=False),
     }
 
-    @command(post, "/register", "register", 201, blocking=False)
+    @command(post, "/register", "register", 202, blocking=False)
     async def register(self, data: Register, services: Services) -> RegisteredView:
-        """Create a login (argon2id-hashed password) and a first household that you own."""
-        result = await sync_to_thread(services.users.register, data)
-        development = services.settings.development
-        if development:
-            log.warning(
-                "development mode: email verification token for %s: %s",
-                result.user_id,
-                result.verification_token,
-            )
+        """Create a login (argon2id-hashed password) and a first household that you own.
+
+        The answer is the same whether or not the address was free, so registration does
+        not reveal who has an account: the verification email tells the owner. In
+        development mode only, a new login's ids and verification token are in the answer
+        (and the token in the server log)."""
+        try:
+            result = await sync_to_thread(services.users.register, data)
+        except EmailTakenError:
+            log.info("registration for an address that is taken")
+            return RegisteredView(detail=REGISTERED)
+        if not services.settings.development:
+            return RegisteredView(detail=REGISTERED)
+        log.warning(
+            "development mode: email verification token for %s: %s", result.user_id, result.verification_token
+        )
         return RegisteredView(
+            detail=REGISTERED,
             user_id=result.user_id,
             household_id=result.household_id,
             consistency_token=result.position,
-            verification_token=result.verification_token if development else None,
+            verification_token=result.verification_token,
         )
 
     @command(post, "/login", "login", blocking=False)
@@ -232,11 +247,19 @@ class UserController(Controller):
         """Revoke one of your personal access tokens."""
         services.personal_tokens.revoke(me.user_id, token_id)
 
-    @command(post, "/refresh-token", "refreshToken")
-    def refresh(self, data: RefreshToken, services: Services) -> Tokens:
+    @command(post, "/refresh-token", "refreshToken", blocking=False)
+    async def refresh(
+        self, data: RefreshToken, request: Request[Any, Any, Any], services: Services
+    ) -> Tokens:
         """Spend a refresh token for a new pair. A refresh token works once: presenting a
-        spent one again ends every session of that login."""
-        return tokens(services.users.refresh(data.refresh_token))
+        spent one again ends every session of that login, access tokens included."""
+        try:
+            pair = await sync_to_thread(services.users.refresh, data.refresh_token)
+        except RefreshReuseError as reuse:
+            log.warning("refresh token reused for user %s: sessions revoked", reuse.user_id)
+            await revoke_access(request.app.stores.get("auth"), reuse.user_id)
+            raise
+        return tokens(pair)
 
     @command(post, "/logout", "logout", blocking=False)
     async def logout(
@@ -269,9 +292,17 @@ class UserController(Controller):
     async def change_password(
         self, data: ChangePassword, request: Request[Any, Any, Any], services: Services, me: Principal
     ) -> Accepted:
-        """Change your password (the current one is required); every session ends."""
-        result = await sync_to_thread(services.users.change_password, me.user_id, data)
-        await revoke_access(request.app.stores.get("auth"), me.user_id)
+        """Change your password (the current one is required, and wrong guesses back off like
+        logins); every session ends."""
+        store = request.app.stores.get("auth")
+        subject, address = f"password-change:{me.user_id}", "-"
+        await throttle.check(store, subject, address)
+        try:
+            result = await sync_to_thread(services.users.change_password, me.user_id, data)
+        except WrongPasswordError:
+            await throttle.failed(store, subject, address)
+            raise
+        await revoke_access(store, me.user_id)
         return Accepted(id=result.id, version=result.version, consistency_token=result.position)
 
     @command(post, "/switch-household", "switchHousehold")

@@ -34,6 +34,15 @@ class InvalidTokenError(Exception):
     """A token that is malformed, forged, expired, revoked or of the wrong kind (401)."""
 
 
+class RefreshReuseError(InvalidTokenError):
+    """A spent refresh token came back: someone holds a copy. Its family is revoked; the
+    caller must also deny the access tokens of that user issued until now."""
+
+    def __init__(self, user_id: UUID) -> None:
+        super().__init__("refresh token reused: every session of this login is revoked")
+        self.user_id = user_id
+
+
 @dataclass(frozen=True, slots=True)
 class AccessGrant:
     """Who a token speaks for, and in which household with which role."""
@@ -166,7 +175,7 @@ class TokenService:
                     (moment, digest(refresh)),
                 )
         if reused:
-            raise InvalidTokenError("refresh token reused: every session of this login is revoked")
+            raise RefreshReuseError(row["user_id"])
         return row["family_id"], row["user_id"], row["household_id"]
 
     def continue_family(self, family_id: UUID, grant: AccessGrant) -> TokenPair:
@@ -179,17 +188,16 @@ class TokenService:
             )
         return TokenPair(self.access_token(grant)[0], refresh, int(ACCESS_TTL.total_seconds()))
 
-    def revoke_family(self, refresh: str, reason: str) -> UUID | None:
-        """Logout: revoke the family of this refresh token; returns its user, if any."""
-        with self.pool.connection() as conn, conn.transaction(), conn.cursor(row_factory=dict_row) as curs:
+    def revoke_family(self, refresh: str, user_id: UUID, reason: str) -> bool:
+        """Logout: revoke the family of this refresh token if it is the user's own."""
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as curs:
             curs.execute(
                 "UPDATE auth.token_families f SET revoked_at = %s, revoked_reason = %s"
                 " FROM auth.refresh_tokens t WHERE t.family_id = f.family_id AND t.token_hash = %s"
-                " AND f.revoked_at IS NULL RETURNING f.user_id",
-                (self.clock(), reason, digest(refresh)),
+                " AND f.user_id = %s AND f.revoked_at IS NULL",
+                (self.clock(), reason, digest(refresh), user_id),
             )
-            row = curs.fetchone()
-        return None if row is None else UUID(str(row["user_id"]))
+            return curs.rowcount == 1
 
     def revoke_user(self, user_id: UUID, reason: str, *, personal_tokens: bool = True) -> int:
         """Revoke every family of a user (password change, suspension, deletion) and, unless

@@ -30,6 +30,11 @@ VERIFY_TTL = timedelta(hours=24)
 SECOND_FACTOR_TTL = timedelta(minutes=5)
 
 
+class WrongPasswordError(ForbiddenError):
+    type = "wrong-password"
+    title = "The current password is wrong"
+
+
 class InvalidCredentialsError(Exception):
     """Unknown email, wrong password or a login that may not log in: all look the same."""
 
@@ -181,7 +186,7 @@ class UserCommands:
         """Needs the current password; ends every session of the user."""
         user = load_user(self.app, user_id)
         if not verify_password(user.password_hash, command.current_password):
-            raise ForbiddenError("the current password is wrong")
+            raise WrongPasswordError("the current password is wrong")
         check_password(command.new_password, user.email)
         user.change_password(hash_password(command.new_password))
         user.revoke_sessions("password changed")
@@ -198,10 +203,8 @@ class UserCommands:
 
     def logout(self, user_id: UUID, refresh_token: str | None) -> Appended:
         user = load_user(self.app, user_id)
-        if refresh_token is not None:
-            owner = self.tokens.revoke_family(refresh_token, "logout")
-            if owner is not None and owner != user_id:
-                raise InvalidTokenError("this refresh token belongs to another login")
+        if refresh_token is not None and not self.tokens.revoke_family(refresh_token, user_id, "logout"):
+            raise InvalidTokenError("this refresh token is not one of your active logins")
         user.revoke_sessions("logout")
         return append(self.app, user)
 

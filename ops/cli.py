@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import sys
 import time
@@ -103,7 +104,9 @@ def serve(
         # our own turns that into a normal return, so the embedded PostgreSQL is stopped.
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: None)
-        uvicorn.run(create_app(settings, conninfo), host=host, port=port, log_level="info")
+        # Our own access log (api/requests.py) leaves out query strings; uvicorn's would not.
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        uvicorn.run(create_app(settings, conninfo), host=host, port=port, log_level="info", access_log=False)
     console.print("stopped")
 
 

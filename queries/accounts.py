@@ -23,7 +23,7 @@ def _view(row: dict[str, Any]) -> AccountView:
         kind=row["kind"],
         currency=row["currency"],
         status=row["status"],
-        balance=str(row["balance"]),
+        balance=str(Money.of(Decimal(row["balance"]), row["currency"]).amount),
         minimum_balance=None if minimum is None else str(minimum),
         version=row["version"],
         opened_at=row["opened_at"],

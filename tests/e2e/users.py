@@ -40,7 +40,8 @@ def sign_up(base_url: str, name: str = "Ana", email: str | None = None) -> Membe
         json={"email": email, "password": PASSWORD, "display_name": name},
         timeout=10,
     )
-    assert registered.status_code == 201, registered.text
+    assert registered.status_code == 202, registered.text
+    assert "user_id" in registered.json(), "development mode answers the new login's ids"
     tokens = login(base_url, email).json()
     body = registered.json()
     return Member(
