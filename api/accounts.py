@@ -7,8 +7,8 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Response, delete, post, put
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from api.auth import can_write
 from api.consistency import TokenHeader, TokenQuery, read_after
@@ -22,8 +22,11 @@ from queries.views import AccountView, BalanceView
 
 IfMatch = Annotated[
     str | None,
-    Parameter(
-        header="If-Match", required=False, description="The version you last read; a stale one gets 409."
+    HeaderParameter(
+        name="If-Match",
+        required=False,
+        pattern=r'^(W/)?"?[0-9]{1,18}"?$',
+        description="The version you last read (ETag); a stale one gets 409.",
     ),
 ]
 WRITE = [can_write]  # read_only members may query, not command
@@ -39,7 +42,12 @@ class AccountCommandHandlers:
     path = "/api/v1/accounts"
 
     @command(post, "/", "openAccount", 201, guards=WRITE)
-    def open_account(self, data: OpenAccount, household: UUID, services: Services) -> Response[Accepted]:
+    def open_account(
+        self,
+        data: JSONBody[OpenAccount],
+        household: NamedDependency[UUID],
+        services: NamedDependency[Services],
+    ) -> Response[Accepted]:
         """Open an account (asset, liability, income, expense or equity) in one currency.
 
         `minimum_balance` (e.g. "0") makes the ledger refuse any posting that would take the
@@ -50,10 +58,10 @@ class AccountCommandHandlers:
     @command(put, "/{account_id:uuid}", "renameAccount", guards=WRITE)
     def rename_account(
         self,
-        account_id: UUID,
-        data: RenameAccount,
-        household: UUID,
-        services: Services,
+        account_id: FromPath[UUID],
+        data: JSONBody[RenameAccount],
+        household: NamedDependency[UUID],
+        services: NamedDependency[Services],
         if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Rename an account."""
@@ -61,7 +69,11 @@ class AccountCommandHandlers:
 
     @command(delete, "/{account_id:uuid}", "closeAccount", guards=WRITE)
     def close_account(
-        self, account_id: UUID, household: UUID, services: Services, if_match: IfMatch = None
+        self,
+        account_id: FromPath[UUID],
+        household: NamedDependency[UUID],
+        services: NamedDependency[Services],
+        if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Close an account; its balance must be zero. A closed account takes no postings."""
         return accepted(services.accounts.close(household, account_id, expected_version(if_match)))
@@ -72,7 +84,11 @@ class AccountQueryHandlers:
 
     @query("/", "listAccounts")
     def list_accounts(
-        self, household: UUID, services: Services, token: TokenHeader = None, after: TokenQuery = None
+        self,
+        household: NamedDependency[UUID],
+        services: NamedDependency[Services],
+        token: TokenHeader = None,
+        after: TokenQuery = None,
     ) -> list[AccountView]:
         """The household's accounts with their current balances (debit-positive)."""
         read_after(services, (ACCOUNTS_SCHEMA,), token, after)
@@ -81,9 +97,9 @@ class AccountQueryHandlers:
     @query("/{account_id:uuid}", "getAccount")
     def get_account(
         self,
-        account_id: UUID,
-        household: UUID,
-        services: Services,
+        account_id: FromPath[UUID],
+        household: NamedDependency[UUID],
+        services: NamedDependency[Services],
         token: TokenHeader = None,
         after: TokenQuery = None,
     ) -> AccountView:
@@ -94,11 +110,11 @@ class AccountQueryHandlers:
     @query("/{account_id:uuid}/balance", "getAccountBalance")
     def get_balance(
         self,
-        account_id: UUID,
-        household: UUID,
-        services: Services,
+        account_id: FromPath[UUID],
+        household: NamedDependency[UUID],
+        services: NamedDependency[Services],
         as_of: Annotated[
-            dt.date | None, Parameter(required=False, description="Balance at the end of this date.")
+            dt.date | None, QueryParameter(required=False, description="Balance at the end of this date.")
         ] = None,
         token: TokenHeader = None,
         after: TokenQuery = None,

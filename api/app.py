@@ -12,7 +12,7 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import ResponseHeader
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
@@ -67,7 +67,10 @@ def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
         version="0.1.0",
         description=DESCRIPTION,
         path="/schema",
-        render_plugins=[ScalarRenderPlugin()] if settings.openapi_docs else [],
+        # Interactive docs only when enabled; the JSON document is always served.
+        render_plugins=[ScalarRenderPlugin(), JsonRenderPlugin()]
+        if settings.openapi_docs
+        else [JsonRenderPlugin()],
     )
     middleware: list[Any] = [access_log]
     if settings.rate_limit > 0:

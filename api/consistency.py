@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, QueryParameter
 
 from api.responses import CONSISTENCY_HEADER, consistency_token
 from api.services import Services
@@ -12,8 +12,8 @@ from queries.consistency import wait_for
 
 TokenHeader = Annotated[
     str | None,
-    Parameter(
-        header=CONSISTENCY_HEADER,
+    HeaderParameter(
+        name=CONSISTENCY_HEADER,
         required=False,
         pattern=r"^[0-9]{1,18}$",
         description="Position returned by a command: wait (at most a few seconds) until it is visible.",
@@ -21,8 +21,8 @@ TokenHeader = Annotated[
 ]
 TokenQuery = Annotated[
     str | None,
-    Parameter(
-        query="after",
+    QueryParameter(
+        name="after",
         required=False,
         pattern=r"^[0-9]{1,18}$",
         description="Same as the X-Consistency-Token header.",

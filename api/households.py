@@ -8,7 +8,8 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, delete, post, put
 from litestar.concurrency import sync_to_thread
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
 
 from api.auth import Principal, revoke_access
 from api.consistency import TokenHeader, TokenQuery, read_after
@@ -38,14 +39,23 @@ class HouseholdController(Controller):
     }
 
     @command(post, "/", "createHousehold", 201)
-    def create(self, data: CreateHousehold, services: Services, me: Principal) -> Response[Accepted]:
+    def create(
+        self,
+        data: JSONBody[CreateHousehold],
+        services: NamedDependency[Services],
+        me: NamedDependency[Principal],
+    ) -> Response[Accepted]:
         """Create another household that you own (switch to it with /users/switch-household)."""
         result = services.households.create(me.user_id, data)
         return accepted(result, 201, f"{self.path}/{result.id}")
 
     @query("/", "listHouseholds")
     def list_(
-        self, services: Services, me: Principal, token: TokenHeader = None, after: TokenQuery = None
+        self,
+        services: NamedDependency[Services],
+        me: NamedDependency[Principal],
+        token: TokenHeader = None,
+        after: TokenQuery = None,
     ) -> list[HouseholdView]:
         """Your households, your role in each, and their members."""
         read_after(services, (DIRECTORY_SCHEMA,), token, after)
@@ -54,9 +64,9 @@ class HouseholdController(Controller):
     @query("/{household_id:uuid}", "getHousehold")
     def get_one(
         self,
-        household_id: UUID,
-        services: Services,
-        me: Principal,
+        household_id: FromPath[UUID],
+        services: NamedDependency[Services],
+        me: NamedDependency[Principal],
         token: TokenHeader = None,
         after: TokenQuery = None,
     ) -> HouseholdView:
@@ -65,7 +75,13 @@ class HouseholdController(Controller):
         return q.household(services.reads, me.user_id, household_id)
 
     @command(post, "/{household_id:uuid}/invitations", "inviteMember", 201)
-    def invite(self, household_id: UUID, data: Invite, services: Services, me: Principal) -> InvitationView:
+    def invite(
+        self,
+        household_id: FromPath[UUID],
+        data: JSONBody[Invite],
+        services: NamedDependency[Services],
+        me: NamedDependency[Principal],
+    ) -> InvitationView:
         """Invite an email address with a role (family_owner only)."""
         invitation = services.households.invite(me.user_id, household_id, data)
         return InvitationView(
@@ -75,19 +91,24 @@ class HouseholdController(Controller):
         )
 
     @command(post, "/join", "joinHousehold")
-    def join(self, data: JoinHousehold, services: Services, me: Principal) -> Response[Accepted]:
+    def join(
+        self,
+        data: JSONBody[JoinHousehold],
+        services: NamedDependency[Services],
+        me: NamedDependency[Principal],
+    ) -> Response[Accepted]:
         """Accept an invitation sent to your (verified) email address."""
         return accepted(services.households.join(me.user_id, data.token))
 
     @command(put, "/{household_id:uuid}/members/{user_id:uuid}", "changeMemberRole", blocking=False)
     async def change_member_role(
         self,
-        household_id: UUID,
-        user_id: UUID,
-        data: ChangeMemberRole,
+        household_id: FromPath[UUID],
+        user_id: FromPath[UUID],
+        data: JSONBody[ChangeMemberRole],
         request: Request[Any, Any, Any],
-        services: Services,
-        me: Principal,
+        services: NamedDependency[Services],
+        me: NamedDependency[Principal],
     ) -> Accepted:
         """Change a member's role (family_owner only); a household keeps one owner at least.
         The member's sessions end, since their tokens carry the old role."""
@@ -99,11 +120,11 @@ class HouseholdController(Controller):
     @command(delete, "/{household_id:uuid}/members/{user_id:uuid}", "removeMember", blocking=False)
     async def remove_member(
         self,
-        household_id: UUID,
-        user_id: UUID,
+        household_id: FromPath[UUID],
+        user_id: FromPath[UUID],
         request: Request[Any, Any, Any],
-        services: Services,
-        me: Principal,
+        services: NamedDependency[Services],
+        me: NamedDependency[Principal],
     ) -> Accepted:
         """Remove a member (family_owner), or leave yourself. Their sessions end."""
         result = await sync_to_thread(services.households.remove_member, me.user_id, household_id, user_id)

@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from litestar import Controller, Response, delete, post, put
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.accounts import DEPENDENCIES, WRITE, IfMatch
 from api.consistency import TokenHeader, TokenQuery, read_after
@@ -20,7 +21,7 @@ from queries import transactions as q
 from queries.db import TRANSACTIONS_SCHEMA
 from queries.views import TransactionPage, TransactionView
 
-AmountQuery = Annotated[str | None, Parameter(required=False, pattern=r"^[0-9]{1,15}(\.[0-9]{1,4})?$")]
+AmountQuery = Annotated[str | None, QueryParameter(required=False, pattern=r"^[0-9]{1,15}(\.[0-9]{1,4})?$")]
 
 
 class TransactionCommandHandlers:
@@ -29,7 +30,12 @@ class TransactionCommandHandlers:
     path = "/api/v1/transactions"
 
     @command(post, "/", "recordTransaction", 201, guards=WRITE)
-    def record(self, data: RecordTransaction, household: UUID, services: Services) -> Response[Accepted]:
+    def record(
+        self,
+        data: JSONBody[RecordTransaction],
+        household: NamedDependency[UUID],
+        services: NamedDependency[Services],
+    ) -> Response[Accepted]:
         """Record an expense, an income, or a transfer between two of the household's accounts.
 
         `amount` is a positive decimal string in the account's currency. The ledger stores
@@ -41,10 +47,10 @@ class TransactionCommandHandlers:
     @command(put, "/{transaction_id:uuid}", "editTransaction", guards=WRITE)
     def edit(
         self,
-        transaction_id: UUID,
-        data: EditTransaction,
-        household: UUID,
-        services: Services,
+        transaction_id: FromPath[UUID],
+        data: JSONBody[EditTransaction],
+        household: NamedDependency[UUID],
+        services: NamedDependency[Services],
         if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Change description, merchant, date, tags or notes. Send `If-Match: <version>`:
@@ -56,10 +62,10 @@ class TransactionCommandHandlers:
     @command(put, "/{transaction_id:uuid}/category", "recategoriseTransaction", guards=WRITE)
     def recategorise(
         self,
-        transaction_id: UUID,
-        data: Recategorise,
-        household: UUID,
-        services: Services,
+        transaction_id: FromPath[UUID],
+        data: JSONBody[Recategorise],
+        household: NamedDependency[UUID],
+        services: NamedDependency[Services],
         if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Put the transaction in another category (its counter-posting moves with it)."""
@@ -68,7 +74,11 @@ class TransactionCommandHandlers:
 
     @command(post, "/{transaction_id:uuid}/post", "postTransaction", guards=WRITE)
     def post_(
-        self, transaction_id: UUID, household: UUID, services: Services, if_match: IfMatch = None
+        self,
+        transaction_id: FromPath[UUID],
+        household: NamedDependency[UUID],
+        services: NamedDependency[Services],
+        if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Confirm a pending transaction, or resolve a dispute in its favour."""
         return accepted(services.transactions.post(household, transaction_id, expected_version(if_match)))
@@ -76,10 +86,10 @@ class TransactionCommandHandlers:
     @command(post, "/{transaction_id:uuid}/dispute", "disputeTransaction", guards=WRITE)
     def dispute(
         self,
-        transaction_id: UUID,
-        data: Reason,
-        household: UUID,
-        services: Services,
+        transaction_id: FromPath[UUID],
+        data: JSONBody[Reason],
+        household: NamedDependency[UUID],
+        services: NamedDependency[Services],
         if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Dispute a posted transaction."""
@@ -89,11 +99,11 @@ class TransactionCommandHandlers:
     @command(delete, "/{transaction_id:uuid}", "cancelTransaction", guards=WRITE)
     def cancel(
         self,
-        transaction_id: UUID,
-        household: UUID,
-        services: Services,
+        transaction_id: FromPath[UUID],
+        household: NamedDependency[UUID],
+        services: NamedDependency[Services],
         if_match: IfMatch = None,
-        reason: Annotated[str, Parameter(query="reason", required=False, max_length=500)] = "",
+        reason: Annotated[str, QueryParameter(name="reason", required=False, max_length=500)] = "",
     ) -> Response[Accepted]:
         """Cancel a transaction: its postings leave the balances; the history keeps it."""
         version = expected_version(if_match)
@@ -115,19 +125,19 @@ class TransactionQueryHandlers:
     @query("/", "listTransactions")
     def list_(
         self,
-        household: UUID,
-        services: Services,
-        account_id: UUID | None = None,
-        date_from: dt.date | None = None,
-        date_to: dt.date | None = None,
-        category: Annotated[str | None, Parameter(required=False, max_length=100)] = None,
-        status: Literal["pending", "posted", "cancelled", "disputed"] | None = None,
-        kind: Literal["expense", "income", "transfer"] | None = None,
+        household: NamedDependency[UUID],
+        services: NamedDependency[Services],
+        account_id: FromQuery[UUID | None] = None,
+        date_from: FromQuery[dt.date | None] = None,
+        date_to: FromQuery[dt.date | None] = None,
+        category: Annotated[str | None, QueryParameter(required=False, max_length=100)] = None,
+        status: FromQuery[Literal["pending", "posted", "cancelled", "disputed"] | None] = None,
+        kind: FromQuery[Literal["expense", "income", "transfer"] | None] = None,
         min_amount: AmountQuery = None,
         max_amount: AmountQuery = None,
-        q_: Annotated[str | None, Parameter(query="q", required=False, max_length=200)] = None,
-        limit: Annotated[int, Parameter(ge=1, le=q.MAX_PAGE)] = 50,
-        cursor: Annotated[str | None, Parameter(required=False, max_length=200)] = None,
+        q_: Annotated[str | None, QueryParameter(name="q", required=False, max_length=200)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=q.MAX_PAGE)] = 50,
+        cursor: Annotated[str | None, QueryParameter(required=False, max_length=200)] = None,
         token: TokenHeader = None,
         after: TokenQuery = None,
     ) -> TransactionPage:
@@ -150,9 +160,9 @@ class TransactionQueryHandlers:
     @query("/{transaction_id:uuid}", "getTransaction")
     def get_one(
         self,
-        transaction_id: UUID,
-        household: UUID,
-        services: Services,
+        transaction_id: FromPath[UUID],
+        household: NamedDependency[UUID],
+        services: NamedDependency[Services],
         token: TokenHeader = None,
         after: TokenQuery = None,
     ) -> TransactionView:

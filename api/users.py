@@ -13,8 +13,8 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Request, Response, delete, post, put
 from litestar.concurrency import sync_to_thread
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api import throttle
 from api.auth import Principal, deny_token, revoke_access
@@ -114,8 +114,8 @@ class RegisteredView(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Always the same in production; in development a new login's details are added."""
 
     detail: str
-    user_id: UUID | None = None
-    household_id: UUID | None = None
+    user_id: FromPath[UUID] | None = None
+    household_id: FromPath[UUID] | None = None
     consistency_token: int | None = None
     verification_token: str | None = None
 
@@ -144,7 +144,7 @@ class UserController(Controller):
     }
 
     @command(post, "/register", "register", 202, blocking=False)
-    async def register(self, data: Register, services: Services) -> RegisteredView:
+    async def register(self, data: JSONBody[Register], services: NamedDependency[Services]) -> RegisteredView:
         """Create a login (argon2id-hashed password) and a first household that you own.
 
         The answer is the same whether or not the address was free, so registration does
@@ -171,7 +171,7 @@ class UserController(Controller):
 
     @command(post, "/login", "login", blocking=False)
     async def login(
-        self, data: Login, request: Request[Any, Any, Any], services: Services
+        self, data: JSONBody[Login], request: Request[Any, Any, Any], services: NamedDependency[Services]
     ) -> Tokens | SecondFactorNeeded:
         """Exchange email and password for tokens (or, with 2FA on, for a second-factor
         challenge). Unknown email, wrong password and a suspended login all answer the same
@@ -192,7 +192,10 @@ class UserController(Controller):
 
     @command(post, "/login/2fa", "loginSecondFactor", blocking=False)
     async def login_second_factor(
-        self, data: SecondFactorCode, request: Request[Any, Any, Any], services: Services
+        self,
+        data: JSONBody[SecondFactorCode],
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
     ) -> Tokens:
         """Finish a login with a TOTP code or a recovery code. Failures back off like logins."""
         store = request.app.stores.get("auth")
@@ -208,24 +211,33 @@ class UserController(Controller):
         return tokens(pair)
 
     @command(post, "/2fa", "startTwoFactor", 201)
-    def start_two_factor(self, services: Services, me: Principal) -> Enrolment:
+    def start_two_factor(
+        self, services: NamedDependency[Services], me: NamedDependency[Principal]
+    ) -> Enrolment:
         """Start TOTP enrolment: a new secret, active once confirmed with a code."""
         secret, uri = services.users.start_two_factor(me.user_id)
         return Enrolment(secret=secret, otpauth_uri=uri)
 
     @command(post, "/2fa/confirm", "confirmTwoFactor")
-    def confirm_two_factor(self, data: Code, services: Services, me: Principal) -> RecoveryCodes:
+    def confirm_two_factor(
+        self, data: JSONBody[Code], services: NamedDependency[Services], me: NamedDependency[Principal]
+    ) -> RecoveryCodes:
         """Turn 2FA on with a first code; answers the one-time recovery codes."""
         return RecoveryCodes(recovery_codes=services.users.confirm_two_factor(me.user_id, data.code))
 
     @command(post, "/2fa/disable", "disableTwoFactor")
-    def disable_two_factor(self, data: Code, services: Services, me: Principal) -> Response[Accepted]:
+    def disable_two_factor(
+        self, data: JSONBody[Code], services: NamedDependency[Services], me: NamedDependency[Principal]
+    ) -> Response[Accepted]:
         """Turn 2FA off (a current TOTP code or a recovery code is required)."""
         return accepted(services.users.disable_two_factor(me.user_id, data.code))
 
     @command(post, "/tokens", "createPersonalToken", 201)
     def create_personal_token(
-        self, data: NewPersonalToken, services: Services, me: Principal
+        self,
+        data: JSONBody[NewPersonalToken],
+        services: NamedDependency[Services],
+        me: NamedDependency[Principal],
     ) -> IssuedPersonalToken:
         """A personal access token for scripts: scopes `read` and/or `write`, for the household
         you are in now, reaching accounts and transactions only."""
@@ -238,18 +250,25 @@ class UserController(Controller):
         )
 
     @query("/tokens", "listPersonalTokens")
-    def list_personal_tokens(self, services: Services, me: Principal) -> list[PersonalTokenView]:
+    def list_personal_tokens(
+        self, services: NamedDependency[Services], me: NamedDependency[Principal]
+    ) -> list[PersonalTokenView]:
         """Your personal access tokens (never the tokens themselves)."""
         return [PersonalTokenView(**asdict(t)) for t in services.personal_tokens.list(me.user_id)]
 
     @command(delete, "/tokens/{token_id:uuid}", "revokePersonalToken", 204)
-    def revoke_personal_token(self, token_id: UUID, services: Services, me: Principal) -> None:
+    def revoke_personal_token(
+        self, token_id: FromPath[UUID], services: NamedDependency[Services], me: NamedDependency[Principal]
+    ) -> None:
         """Revoke one of your personal access tokens."""
         services.personal_tokens.revoke(me.user_id, token_id)
 
     @command(post, "/refresh-token", "refreshToken", blocking=False)
     async def refresh(
-        self, data: RefreshToken, request: Request[Any, Any, Any], services: Services
+        self,
+        data: JSONBody[RefreshToken],
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
     ) -> Tokens:
         """Spend a refresh token for a new pair. A refresh token works once: presenting a
         spent one again ends every session of that login, access tokens included."""
@@ -263,7 +282,11 @@ class UserController(Controller):
 
     @command(post, "/logout", "logout", blocking=False)
     async def logout(
-        self, data: Logout, request: Request[Any, Any, Any], services: Services, me: Principal
+        self,
+        data: JSONBody[Logout],
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        me: NamedDependency[Principal],
     ) -> Accepted:
         """End this login: the refresh-token family is revoked and this access token denied."""
         result = await sync_to_thread(services.users.logout, me.user_id, data.refresh_token)
@@ -271,26 +294,41 @@ class UserController(Controller):
         return Accepted(id=result.id, version=result.version, consistency_token=result.position)
 
     @command(post, "/verify-email", "verifyEmail")
-    def verify_email(self, data: VerifyEmail, services: Services) -> Response[Accepted]:
+    def verify_email(
+        self, data: JSONBody[VerifyEmail], services: NamedDependency[Services]
+    ) -> Response[Accepted]:
         """Confirm an email address with the one-time token sent to it."""
         return accepted(services.users.verify_email(data.token))
 
     @query("/profile", "getProfile")
     def get_profile(
-        self, services: Services, me: Principal, token: TokenHeader = None, after: TokenQuery = None
+        self,
+        services: NamedDependency[Services],
+        me: NamedDependency[Principal],
+        token: TokenHeader = None,
+        after: TokenQuery = None,
     ) -> ProfileView:
         """Your profile."""
         read_after(services, (DIRECTORY_SCHEMA,), token, after)
         return q.profile(services.reads, me.user_id)
 
     @command(put, "/profile", "updateProfile")
-    def update_profile(self, data: UpdateProfile, services: Services, me: Principal) -> Response[Accepted]:
+    def update_profile(
+        self,
+        data: JSONBody[UpdateProfile],
+        services: NamedDependency[Services],
+        me: NamedDependency[Principal],
+    ) -> Response[Accepted]:
         """Change your display name."""
         return accepted(services.users.update_profile(me.user_id, data))
 
     @command(put, "/password", "changePassword", blocking=False)
     async def change_password(
-        self, data: ChangePassword, request: Request[Any, Any, Any], services: Services, me: Principal
+        self,
+        data: JSONBody[ChangePassword],
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        me: NamedDependency[Principal],
     ) -> Accepted:
         """Change your password (the current one is required, and wrong guesses back off like
         logins); every session ends."""
@@ -306,13 +344,22 @@ class UserController(Controller):
         return Accepted(id=result.id, version=result.version, consistency_token=result.position)
 
     @command(post, "/switch-household", "switchHousehold")
-    def switch_household(self, data: SwitchHousehold, services: Services, me: Principal) -> Tokens:
+    def switch_household(
+        self,
+        data: JSONBody[SwitchHousehold],
+        services: NamedDependency[Services],
+        me: NamedDependency[Principal],
+    ) -> Tokens:
         """Tokens for another of your households."""
         return tokens(services.users.switch_household(me.user_id, data.household_id))
 
     @command(delete, "/{user_id:uuid}", "deleteUser", blocking=False)
     async def delete_user(
-        self, user_id: UUID, request: Request[Any, Any, Any], services: Services, me: Principal
+        self,
+        user_id: FromPath[UUID],
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        me: NamedDependency[Principal],
     ) -> Accepted:
         """Delete your own user (or, as an admin, anyone's). Its email becomes free again."""
         result = await sync_to_thread(services.users.delete, me.user_id, me.role, user_id)
@@ -322,10 +369,10 @@ class UserController(Controller):
     @query("/", "listUsers")
     def list_users(
         self,
-        services: Services,
-        me: Principal,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-        offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
+        services: NamedDependency[Services],
+        me: NamedDependency[Principal],
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
     ) -> list[ProfileView]:
         """Every user (admins only)."""
         me.check_admin()
@@ -333,14 +380,23 @@ class UserController(Controller):
 
     @command(put, "/{user_id:uuid}/role", "changeUserRole")
     def change_role(
-        self, user_id: UUID, data: ChangeRole, services: Services, me: Principal
+        self,
+        user_id: FromPath[UUID],
+        data: JSONBody[ChangeRole],
+        services: NamedDependency[Services],
+        me: NamedDependency[Principal],
     ) -> Response[Accepted]:
         """Give a user the role user, premium or admin (admins only)."""
         return accepted(services.users.change_role(me.role, me.user_id, user_id, data.role))
 
     @command(post, "/{user_id:uuid}/suspend", "suspendUser", blocking=False)
     async def suspend(
-        self, user_id: UUID, data: Suspend, request: Request[Any, Any, Any], services: Services, me: Principal
+        self,
+        user_id: FromPath[UUID],
+        data: JSONBody[Suspend],
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        me: NamedDependency[Principal],
     ) -> Accepted:
         """Suspend a user (admins only): every session ends, logins are refused."""
         result = await sync_to_thread(services.users.suspend, me.role, me.user_id, user_id, data.reason)
@@ -348,6 +404,8 @@ class UserController(Controller):
         return Accepted(id=result.id, version=result.version, consistency_token=result.position)
 
     @command(post, "/{user_id:uuid}/reinstate", "reinstateUser")
-    def reinstate(self, user_id: UUID, services: Services, me: Principal) -> Response[Accepted]:
+    def reinstate(
+        self, user_id: FromPath[UUID], services: NamedDependency[Services], me: NamedDependency[Principal]
+    ) -> Response[Accepted]:
         """Lift a suspension (admins only)."""
         return accepted(services.users.reinstate(me.role, me.user_id, user_id))
