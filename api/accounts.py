@@ -10,12 +10,12 @@ from litestar import Controller, Response, delete, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from api.auth import can_write
+from api.auth import Principal, can_write
 from api.consistency import TokenHeader, TokenQuery, read_after
 from api.responses import Accepted, accepted, command, expected_version, query
 from api.services import Services
-from api.tenancy import household, services
-from commands.messages import OpenAccount, RenameAccount
+from api.tenancy import caller, household, services
+from commands.messages import OpenAccount, RenameAccount, ShareAccount
 from queries import accounts as q
 from queries.db import ACCOUNTS_SCHEMA
 from queries.views import AccountView, BalanceView
@@ -32,6 +32,7 @@ IfMatch = Annotated[
 WRITE = [can_write]  # read_only members may query, not command
 DEPENDENCIES = {
     "household": Provide(household, sync_to_thread=False),
+    "me": Provide(caller, sync_to_thread=False),
     "services": Provide(services, sync_to_thread=False),
 }
 
@@ -47,12 +48,13 @@ class AccountCommandHandlers:
         data: JSONBody[OpenAccount],
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
+        me: NamedDependency[Principal],
     ) -> Response[Accepted]:
         """Open an account (asset, liability, income, expense or equity) in one currency.
 
         `minimum_balance` (e.g. "0") makes the ledger refuse any posting that would take the
         balance below it, even under concurrent writers."""
-        result = services.accounts.open(household, data)
+        result = services.accounts.open(household, data, me.user_id)
         return accepted(result, 201, f"{self.path}/{result.id}")
 
     @command(put, "/{account_id:uuid}", "renameAccount", guards=WRITE)
@@ -62,10 +64,28 @@ class AccountCommandHandlers:
         data: JSONBody[RenameAccount],
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
+        me: NamedDependency[Principal],
         if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Rename an account."""
-        return accepted(services.accounts.rename(household, account_id, data, expected_version(if_match)))
+        return accepted(
+            services.accounts.rename(household, account_id, data, expected_version(if_match), me.user_id)
+        )
+
+    @command(put, "/{account_id:uuid}/sharing", "shareAccount", guards=WRITE)
+    def share_account(
+        self,
+        account_id: FromPath[UUID],
+        data: JSONBody[ShareAccount],
+        household: NamedDependency[UUID],
+        services: NamedDependency[Services],
+        me: NamedDependency[Principal],
+    ) -> Response[Accepted]:
+        """Decide what other household members may do with your account: `none` (private:
+        the account and its transactions are invisible to them), `view`, `annotate`
+        (describe, tag and categorise its transactions) or `full`; a default plus
+        per-member exceptions. Only the account's owner may change this."""
+        return accepted(services.accounts.share(household, account_id, data, me.user_id))
 
     @command(delete, "/{account_id:uuid}", "closeAccount", guards=WRITE)
     def close_account(
@@ -73,10 +93,13 @@ class AccountCommandHandlers:
         account_id: FromPath[UUID],
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
+        me: NamedDependency[Principal],
         if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Close an account; its balance must be zero. A closed account takes no postings."""
-        return accepted(services.accounts.close(household, account_id, expected_version(if_match)))
+        return accepted(
+            services.accounts.close(household, account_id, expected_version(if_match), me.user_id)
+        )
 
 
 class AccountQueryHandlers:
@@ -87,12 +110,13 @@ class AccountQueryHandlers:
         self,
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
+        me: NamedDependency[Principal],
         token: TokenHeader = None,
         after: TokenQuery = None,
     ) -> list[AccountView]:
         """The household's accounts with their current balances (debit-positive)."""
         read_after(services, (ACCOUNTS_SCHEMA,), token, after)
-        return q.list_accounts(services.reads, household)
+        return q.list_accounts(services.reads, household, me.user_id)
 
     @query("/{account_id:uuid}", "getAccount")
     def get_account(
@@ -100,12 +124,13 @@ class AccountQueryHandlers:
         account_id: FromPath[UUID],
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
+        me: NamedDependency[Principal],
         token: TokenHeader = None,
         after: TokenQuery = None,
     ) -> AccountView:
         """One account."""
         read_after(services, (ACCOUNTS_SCHEMA,), token, after)
-        return q.get_account(services.reads, household, account_id)
+        return q.get_account(services.reads, household, account_id, me.user_id)
 
     @query("/{account_id:uuid}/balance", "getAccountBalance")
     def get_balance(
@@ -113,6 +138,7 @@ class AccountQueryHandlers:
         account_id: FromPath[UUID],
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
+        me: NamedDependency[Principal],
         as_of: Annotated[
             dt.date | None, QueryParameter(required=False, description="Balance at the end of this date.")
         ] = None,
@@ -122,7 +148,7 @@ class AccountQueryHandlers:
         """The balance from the postings dated on or before `as_of` (today's when absent);
         cancelled transactions are left out."""
         read_after(services, (ACCOUNTS_SCHEMA,), token, after)
-        return q.balance(services.reads, household, account_id, as_of)
+        return q.balance(services.reads, household, account_id, as_of, me.user_id)
 
 
 class AccountController(AccountCommandHandlers, AccountQueryHandlers, Controller):

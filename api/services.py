@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,10 +16,13 @@ from commands.tokens import TokenService
 from commands.transactions import TransactionCommands
 from commands.users import UserCommands
 from ops.settings import Settings
+from projections.rebuild import rebuild_if_outdated
 from projections.registry import PROJECTIONS
 from projections.runner import ProjectionRunner
 from projections.supervisor import Supervisor
 from queries.db import ReadStore
+
+log = logging.getLogger("fiscaflow.services")
 
 
 @dataclass
@@ -48,7 +52,13 @@ class Services:
                 cache_size=settings.aggregate_cache,
             )
         )
-        for projection in PROJECTIONS.values():  # create read-model schemas before serving
+        for projection in PROJECTIONS.values():  # create or upgrade read models before serving
+            if rebuild_if_outdated(projection, conninfo):
+                log.warning(
+                    "read model %s was rebuilt for schema version %s",
+                    projection.name,
+                    projection.schema_version,
+                )
             ProjectionRunner(projection, conninfo).close()
         reads = ReadStore(conninfo, settings.db_pool_size)
         reads.open()

@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.accounts import DEPENDENCIES, WRITE, IfMatch
+from api.auth import Principal
 from api.consistency import TokenHeader, TokenQuery, read_after
 from api.responses import Accepted, accepted, command, expected_version, query
 from api.services import Services
@@ -35,13 +36,14 @@ class TransactionCommandHandlers:
         data: JSONBody[RecordTransaction],
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
+        me: NamedDependency[Principal],
     ) -> Response[Accepted]:
         """Record an expense, an income, or a transfer between two of the household's accounts.
 
         `amount` is a positive decimal string in the account's currency. The ledger stores
         balanced double-entry postings: an expense moves money from `account_id` to the
         category's expense account, an income the other way, a transfer to `to_account_id`."""
-        result = services.transactions.record(household, data)
+        result = services.transactions.record(household, data, me.user_id)
         return accepted(result, 201, f"{self.path}/{result.id}")
 
     @command(put, "/{transaction_id:uuid}", "editTransaction", guards=WRITE)
@@ -51,12 +53,15 @@ class TransactionCommandHandlers:
         data: JSONBody[EditTransaction],
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
+        me: NamedDependency[Principal],
         if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Change description, merchant, date, tags or notes. Send `If-Match: <version>`:
         if someone changed the transaction since, the answer is 409 with their changes."""
         return accepted(
-            services.transactions.edit(household, transaction_id, data, expected_version(if_match))
+            services.transactions.edit(
+                household, transaction_id, data, expected_version(if_match), me.user_id
+            )
         )
 
     @command(put, "/{transaction_id:uuid}/category", "recategoriseTransaction", guards=WRITE)
@@ -66,11 +71,14 @@ class TransactionCommandHandlers:
         data: JSONBody[Recategorise],
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
+        me: NamedDependency[Principal],
         if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Put the transaction in another category (its counter-posting moves with it)."""
         version = expected_version(if_match)
-        return accepted(services.transactions.recategorise(household, transaction_id, data, version))
+        return accepted(
+            services.transactions.recategorise(household, transaction_id, data, version, me.user_id)
+        )
 
     @command(post, "/{transaction_id:uuid}/post", "postTransaction", guards=WRITE)
     def post_(
@@ -78,10 +86,13 @@ class TransactionCommandHandlers:
         transaction_id: FromPath[UUID],
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
+        me: NamedDependency[Principal],
         if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Confirm a pending transaction, or resolve a dispute in its favour."""
-        return accepted(services.transactions.post(household, transaction_id, expected_version(if_match)))
+        return accepted(
+            services.transactions.post(household, transaction_id, expected_version(if_match), me.user_id)
+        )
 
     @command(post, "/{transaction_id:uuid}/dispute", "disputeTransaction", guards=WRITE)
     def dispute(
@@ -90,11 +101,12 @@ class TransactionCommandHandlers:
         data: JSONBody[Reason],
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
+        me: NamedDependency[Principal],
         if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Dispute a posted transaction."""
         version = expected_version(if_match)
-        return accepted(services.transactions.dispute(household, transaction_id, data, version))
+        return accepted(services.transactions.dispute(household, transaction_id, data, version, me.user_id))
 
     @command(delete, "/{transaction_id:uuid}", "cancelTransaction", guards=WRITE)
     def cancel(
@@ -102,13 +114,16 @@ class TransactionCommandHandlers:
         transaction_id: FromPath[UUID],
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
+        me: NamedDependency[Principal],
         if_match: IfMatch = None,
         reason: Annotated[str, QueryParameter(name="reason", required=False, max_length=500)] = "",
     ) -> Response[Accepted]:
         """Cancel a transaction: its postings leave the balances; the history keeps it."""
         version = expected_version(if_match)
         return accepted(
-            services.transactions.cancel(household, transaction_id, Reason(reason=reason), version)
+            services.transactions.cancel(
+                household, transaction_id, Reason(reason=reason), version, me.user_id
+            )
         )
 
 
@@ -127,6 +142,7 @@ class TransactionQueryHandlers:
         self,
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
+        me: NamedDependency[Principal],
         account_id: FromQuery[UUID | None] = None,
         date_from: FromQuery[dt.date | None] = None,
         date_to: FromQuery[dt.date | None] = None,
@@ -155,7 +171,7 @@ class TransactionQueryHandlers:
             max_amount=_amount(max_amount),
             text=q_,
         )
-        return q.list_transactions(services.reads, household, filters, limit, cursor)
+        return q.list_transactions(services.reads, household, filters, limit, cursor, me.user_id)
 
     @query("/{transaction_id:uuid}", "getTransaction")
     def get_one(
@@ -163,12 +179,13 @@ class TransactionQueryHandlers:
         transaction_id: FromPath[UUID],
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
+        me: NamedDependency[Principal],
         token: TokenHeader = None,
         after: TokenQuery = None,
     ) -> TransactionView:
         """One transaction."""
         read_after(services, (TRANSACTIONS_SCHEMA,), token, after)
-        return q.get_transaction(services.reads, household, transaction_id)
+        return q.get_transaction(services.reads, household, transaction_id, me.user_id)
 
 
 class TransactionController(TransactionCommandHandlers, TransactionQueryHandlers, Controller):

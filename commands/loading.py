@@ -14,7 +14,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from commands.application import Ledger
 from commands.history import describe
-from ledger.account import Account
+from ledger.account import AccessLevel, Account
 from ledger.errors import ConcurrencyConflictError, NotFoundError
 from ledger.transaction import Transaction
 from ledger.user import User
@@ -32,6 +32,17 @@ def load(app: Ledger, kind: type[T], household_id: UUID, aggregate_id: UUID) -> 
     if not isinstance(aggregate, kind) or aggregate.household_id != household_id:
         raise NotFoundError(f"no {kind.__name__.lower()} {aggregate_id}")
     return aggregate
+
+
+def load_account(
+    app: Ledger, household_id: UUID, account_id: UUID, actor: UUID | None, needed: AccessLevel
+) -> Account:
+    """The account if the actor may at least see it (else 404) and has ``needed`` (else 403)."""
+    account = load(app, Account, household_id, account_id)
+    if account.access_for(actor) is AccessLevel.NONE:
+        raise NotFoundError(f"no account {account_id}")
+    account.check_access(actor, needed)
+    return account
 
 
 def load_user(app: Ledger, user_id: UUID, *, allow_inactive: bool = False) -> User:

@@ -44,6 +44,9 @@ AccountKindName = Literal["asset", "liability", "income", "expense", "equity"]
 EntryKindName = Literal["expense", "income", "transfer"]
 
 
+AccessLevelName = Literal["none", "view", "annotate", "full"]
+
+
 class Command(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Base of all command bodies: unknown fields are refused (no mass assignment)."""
 
@@ -55,6 +58,15 @@ class OpenAccount(Command, kw_only=True):
     kind: AccountKindName = "asset"
     currency: Currency
     minimum_balance: NonPositiveAmount | None = None
+    sharing: AccessLevelName = "full"  # what other members may do with it
+
+
+class ShareAccount(Command, kw_only=True):
+    """What the other members may do with an account: a default and per-member exceptions
+    (none: private; view; annotate: describe and categorise; full)."""
+
+    default: AccessLevelName
+    members: dict[UUID, AccessLevelName] = msgspec.field(default_factory=dict)
 
 
 class RenameAccount(Command, kw_only=True):

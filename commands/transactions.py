@@ -6,11 +6,11 @@ from __future__ import annotations
 from uuid import UUID
 
 from commands.application import Ledger
-from commands.loading import StripedLocks, check_expected_version, load, with_retries
+from commands.loading import StripedLocks, check_expected_version, load, load_account, with_retries
 from commands.messages import EditTransaction, Reason, Recategorise, RecordTransaction
 from commands.write_path import Appended, append
-from ledger.account import Account
-from ledger.errors import CurrencyMismatchError
+from ledger.account import AccessLevel, Account
+from ledger.errors import CurrencyMismatchError, NotFoundError
 from ledger.money import Money, parse_amount
 from ledger.posting import EntryKind, entry_postings
 from ledger.transaction import Status, Transaction
@@ -23,19 +23,19 @@ class TransactionCommands:
         self.app = app
         self.locks = locks or StripedLocks()
 
-    def record(self, household_id: UUID, command: RecordTransaction) -> Appended:
+    def record(self, household_id: UUID, command: RecordTransaction, actor: UUID | None = None) -> Appended:
         accounts = [a for a in (command.account_id, command.to_account_id) if a is not None]
         with self.locks.holding(accounts):
-            return with_retries(lambda: self._record_once(household_id, command))
+            return with_retries(lambda: self._record_once(household_id, command, actor))
 
-    def _record_once(self, household_id: UUID, command: RecordTransaction) -> Appended:
-        account = load(self.app, Account, household_id, command.account_id)
+    def _record_once(self, household_id: UUID, command: RecordTransaction, actor: UUID | None) -> Appended:
+        account = load_account(self.app, household_id, command.account_id, actor, AccessLevel.FULL)
         if command.currency is not None and command.currency != account.currency:
             raise CurrencyMismatchError(f"account {account.id} holds {account.currency}")
         amount = Money.of(parse_amount(command.amount, account.currency), account.currency)
         to_account = None
         if command.to_account_id is not None:
-            to_account = load(self.app, Account, household_id, command.to_account_id)
+            to_account = load_account(self.app, household_id, command.to_account_id, actor, AccessLevel.FULL)
         kind = EntryKind(command.kind)
         postings = entry_postings(
             kind,
@@ -62,61 +62,97 @@ class TransactionCommands:
         return append(self.app, transaction, *accounts.values())
 
     def edit(
-        self, household_id: UUID, transaction_id: UUID, command: EditTransaction, expected: int | None
+        self,
+        household_id: UUID,
+        transaction_id: UUID,
+        command: EditTransaction,
+        expected: int | None,
+        actor: UUID | None = None,
     ) -> Appended:
         def attempt() -> Appended:
-            transaction = self._load(household_id, transaction_id, expected)
+            transaction, _ = self._load(household_id, transaction_id, expected, actor, AccessLevel.ANNOTATE)
             transaction.edit(command.changes())
             return append(self.app, transaction)
 
         return with_retries(attempt)
 
     def recategorise(
-        self, household_id: UUID, transaction_id: UUID, command: Recategorise, expected: int | None
+        self,
+        household_id: UUID,
+        transaction_id: UUID,
+        command: Recategorise,
+        expected: int | None,
+        actor: UUID | None = None,
     ) -> Appended:
         def attempt() -> Appended:
-            transaction = self._load(household_id, transaction_id, expected)
+            transaction, _ = self._load(household_id, transaction_id, expected, actor, AccessLevel.ANNOTATE)
             transaction.recategorise(command.category)
             return append(self.app, transaction)
 
         return with_retries(attempt)
 
-    def post(self, household_id: UUID, transaction_id: UUID, expected: int | None) -> Appended:
+    def post(
+        self, household_id: UUID, transaction_id: UUID, expected: int | None, actor: UUID | None = None
+    ) -> Appended:
         def attempt() -> Appended:
-            transaction = self._load(household_id, transaction_id, expected)
+            transaction, _ = self._load(household_id, transaction_id, expected, actor, AccessLevel.FULL)
             transaction.post()
             return append(self.app, transaction)
 
         return with_retries(attempt)
 
     def dispute(
-        self, household_id: UUID, transaction_id: UUID, command: Reason, expected: int | None
+        self,
+        household_id: UUID,
+        transaction_id: UUID,
+        command: Reason,
+        expected: int | None,
+        actor: UUID | None = None,
     ) -> Appended:
         def attempt() -> Appended:
-            transaction = self._load(household_id, transaction_id, expected)
+            transaction, _ = self._load(household_id, transaction_id, expected, actor, AccessLevel.FULL)
             transaction.dispute(command.reason)
             return append(self.app, transaction)
 
         return with_retries(attempt)
 
     def cancel(
-        self, household_id: UUID, transaction_id: UUID, command: Reason, expected: int | None
+        self,
+        household_id: UUID,
+        transaction_id: UUID,
+        command: Reason,
+        expected: int | None,
+        actor: UUID | None = None,
     ) -> Appended:
         """Cancel and take the postings back out of the accounts' balances."""
 
         def attempt() -> Appended:
-            transaction = self._load(household_id, transaction_id, expected)
+            transaction, accounts = self._load(
+                household_id, transaction_id, expected, actor, AccessLevel.FULL
+            )
             transaction.cancel(command.reason)
-            accounts: list[Account] = []
             for account_id, posting in transaction.household_account_postings():
-                account = load(self.app, Account, household_id, account_id)
-                account.reverse(transaction.id, posting.amount)
-                accounts.append(account)
-            return append(self.app, transaction, *accounts)
+                accounts[account_id].reverse(transaction.id, posting.amount)
+            return append(self.app, transaction, *accounts.values())
 
         return with_retries(attempt)
 
-    def _load(self, household_id: UUID, transaction_id: UUID, expected: int | None) -> Transaction:
+    def _load(
+        self,
+        household_id: UUID,
+        transaction_id: UUID,
+        expected: int | None,
+        actor: UUID | None,
+        needed: AccessLevel,
+    ) -> tuple[Transaction, dict[UUID, Account]]:
+        """The transaction and its accounts, if the actor may see them all and has ``needed``
+        on each; a transaction touching an account hidden from the actor does not exist."""
         transaction = load(self.app, Transaction, household_id, transaction_id)
+        accounts = {}
+        for account_id, _ in transaction.household_account_postings():
+            try:
+                accounts[account_id] = load_account(self.app, household_id, account_id, actor, needed)
+            except NotFoundError:
+                raise NotFoundError(f"no transaction {transaction_id}") from None
         check_expected_version(self.app, transaction, expected)
-        return transaction
+        return transaction, accounts

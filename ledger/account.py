@@ -19,11 +19,32 @@ from ledger.errors import (
     AccountNotEmptyError,
     BalanceLimitError,
     CurrencyMismatchError,
+    ForbiddenError,
+    IllegalTransitionError,
     InvalidInputError,
 )
 from ledger.money import Money, check_currency
 
 MAX_NAME_LENGTH = 200
+
+
+class AccessLevel(StrEnum):
+    """What a household member may do with an account (each level includes the ones before)."""
+
+    NONE = "none"  # private: the account and its transactions are invisible
+    VIEW = "view"  # see the account, its balance and its transactions
+    ANNOTATE = "annotate"  # also describe, tag, note and categorise its transactions
+    FULL = "full"  # also record, cancel, dispute, rename, close
+
+
+ACCESS_ORDER = [AccessLevel.NONE, AccessLevel.VIEW, AccessLevel.ANNOTATE, AccessLevel.FULL]
+
+
+def access_level(level: str) -> AccessLevel:
+    try:
+        return AccessLevel(level)
+    except ValueError:
+        raise InvalidInputError(f"unknown access level {level!r}") from None
 
 
 class AccountKind(StrEnum):
@@ -81,6 +102,49 @@ class Account(Aggregate):
         self.minimum_balance = minimum_balance
         self.balance = Decimal(0)
         self.is_closed = False
+        # Sharing inside the household: accounts opened before sharing existed have no
+        # owner and are fully shared.
+        self.owner_id: UUID | None = None
+        self.default_access = AccessLevel.FULL
+        self.member_access: dict[str, AccessLevel] = {}
+
+    def assign_owner(self, owner_id: UUID) -> None:
+        """The member who opened the account; they always have full access."""
+        if self.owner_id is not None:
+            raise IllegalTransitionError("the account has an owner already")
+        self._owner_assigned(owner_id)
+
+    @event("OwnerAssigned")
+    def _owner_assigned(self, owner_id: UUID) -> None:
+        self.owner_id = owner_id
+
+    def share(self, default: str, members: dict[UUID, str], by: UUID) -> None:
+        """Set what other members may do: a default level and per-member exceptions."""
+        if self.owner_id is not None and by != self.owner_id:
+            raise ForbiddenError("only the account's owner decides how it is shared")
+        if self.owner_id is None and self.access_for(by) is not AccessLevel.FULL:
+            raise ForbiddenError("you need full access to share this account")
+        checked = {str(member): access_level(level) for member, level in members.items()}
+        self._sharing_changed(access_level(default), checked, by)
+
+    @event("SharingChanged")
+    def _sharing_changed(
+        self, default_access: AccessLevel, member_access: dict[str, AccessLevel], by: UUID
+    ) -> None:
+        self.default_access = AccessLevel(default_access)
+        self.member_access = {member: AccessLevel(level) for member, level in member_access.items()}
+
+    def access_for(self, user_id: UUID | None) -> AccessLevel:
+        """The caller's level; None stands for the system itself (operators, imports)."""
+        if user_id is None or user_id == self.owner_id:
+            return AccessLevel.FULL
+        return self.member_access.get(str(user_id), self.default_access)
+
+    def check_access(self, user_id: UUID | None, needed: AccessLevel) -> None:
+        """Refuse (403) a member whose level is below ``needed``; callers turn NONE into 404."""
+        level = self.access_for(user_id)
+        if ACCESS_ORDER.index(level) < ACCESS_ORDER.index(needed):
+            raise ForbiddenError(f"your access to this account is {level}; this needs {needed}")
 
     def rename(self, name: str) -> None:
         self.check_open()

@@ -51,3 +51,29 @@ def rebuild(projection: type[Projection], conninfo: str, progress: Progress | No
     finally:
         runner.close()
     return done
+
+
+def stored_schema_version(projection: type[Projection], conninfo: str) -> int | None:
+    """The schema version the live read model was built with (None: not built yet)."""
+    with connect(conninfo, autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = 'tracking'",
+            (projection.default_schema(),),
+        ).fetchone()
+        if not exists:
+            return None
+        row = conn.execute(
+            SQL("SELECT max(schema_version) FROM {}").format(
+                Identifier(projection.default_schema(), "tracking")
+            )
+        ).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def rebuild_if_outdated(projection: type[Projection], conninfo: str) -> bool:
+    """A read model built by an older schema version is rebuilt (new columns need old events)."""
+    stored = stored_schema_version(projection, conninfo)
+    if stored is None or stored >= projection.schema_version:
+        return False
+    rebuild(projection, conninfo)
+    return True

@@ -10,12 +10,29 @@ from uuid import UUID
 from ledger.errors import NotFoundError
 from ledger.money import Money
 from queries.db import ACCOUNTS_SCHEMA, ReadStore
-from queries.views import AccountView, BalanceView
+from queries.views import AccountView, BalanceView, SharingView
 
 S = ACCOUNTS_SCHEMA
 
 
-def _view(row: dict[str, Any]) -> AccountView:
+VISIBLE = (
+    " AND (%s::uuid IS NULL OR owner_id = %s::uuid"
+    " OR coalesce(member_access ->> %s, default_access) <> 'none')"
+)
+
+
+def visibility(viewer: UUID | None) -> tuple[Any, ...]:
+    """Parameters of VISIBLE: None (the system) sees everything."""
+    return (viewer, viewer, str(viewer) if viewer else "")
+
+
+def access_of(row: dict[str, Any], viewer: UUID | None) -> str:
+    if viewer is None or viewer == row["owner_id"]:
+        return "full"
+    return str(row["member_access"].get(str(viewer), row["default_access"]))
+
+
+def _view(row: dict[str, Any], viewer: UUID | None = None) -> AccountView:
     minimum = row["minimum_balance"]
     return AccountView(
         id=row["account_id"],
@@ -28,34 +45,43 @@ def _view(row: dict[str, Any]) -> AccountView:
         version=row["version"],
         opened_at=row["opened_at"],
         updated_at=row["updated_at"],
+        owner_id=row["owner_id"],
+        sharing=SharingView(default=row["default_access"], members=dict(row["member_access"])),
+        your_access=access_of(row, viewer),
     )
 
 
-def list_accounts(store: ReadStore, household_id: UUID) -> list[AccountView]:
+def list_accounts(store: ReadStore, household_id: UUID, viewer: UUID | None = None) -> list[AccountView]:
+    """The household's accounts that ``viewer`` may see."""
     with store.cursor() as curs:
         curs.execute(
-            f"SELECT * FROM {S}.accounts WHERE household_id = %s ORDER BY opened_at, account_id",  # noqa: S608
-            (household_id,),
+            f"SELECT * FROM {S}.accounts WHERE household_id = %s {VISIBLE}"  # noqa: S608
+            " ORDER BY opened_at, account_id",
+            (household_id, *visibility(viewer)),
         )
-        return [_view(row) for row in curs.fetchall()]
+        return [_view(row, viewer) for row in curs.fetchall()]
 
 
-def get_account(store: ReadStore, household_id: UUID, account_id: UUID) -> AccountView:
+def get_account(
+    store: ReadStore, household_id: UUID, account_id: UUID, viewer: UUID | None = None
+) -> AccountView:
     with store.cursor() as curs:
         curs.execute(
-            f"SELECT * FROM {S}.accounts WHERE household_id = %s AND account_id = %s",  # noqa: S608
-            (household_id, account_id),
+            f"SELECT * FROM {S}.accounts WHERE household_id = %s AND account_id = %s {VISIBLE}",  # noqa: S608
+            (household_id, account_id, *visibility(viewer)),
         )
         row = curs.fetchone()
     if row is None:
         raise NotFoundError(f"no account {account_id}")
-    return _view(row)
+    return _view(row, viewer)
 
 
-def balance(store: ReadStore, household_id: UUID, account_id: UUID, as_of: dt.date | None) -> BalanceView:
+def balance(
+    store: ReadStore, household_id: UUID, account_id: UUID, as_of: dt.date | None, viewer: UUID | None = None
+) -> BalanceView:
     """The balance from the postings dated on or before ``as_of`` (all when None),
     leaving out cancelled transactions."""
-    account = get_account(store, household_id, account_id)
+    account = get_account(store, household_id, account_id, viewer)
     with store.cursor() as curs:
         curs.execute(
             f"SELECT coalesce(sum(amount), 0) AS total, count(*) AS n FROM {S}.postings"  # noqa: S608

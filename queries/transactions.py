@@ -46,8 +46,18 @@ def decode_cursor(cursor: str) -> tuple[dt.date, dt.datetime, UUID]:
         raise InvalidInputError("cursor is not one this API handed out") from None
 
 
-def _where(household_id: UUID, f: TransactionFilter) -> tuple[str, list[Any]]:
-    clauses, params = ["household_id = %s"], [household_id]
+HIDDEN_ACCOUNT = (
+    f"NOT EXISTS (SELECT 1 FROM {S}.account_access a WHERE a.account_id = ANY(t.account_ids)"  # noqa: S608
+    " AND a.owner_id IS DISTINCT FROM %s AND coalesce(a.member_access ->> %s, a.default_access) = 'none')"
+)
+
+
+def _where(household_id: UUID, f: TransactionFilter, viewer: UUID | None) -> tuple[str, list[Any]]:
+    """Filters, plus: a transaction touching an account hidden from the viewer is left out."""
+    clauses, params = ["t.household_id = %s"], [household_id]
+    if viewer is not None:
+        clauses.append(HIDDEN_ACCOUNT)
+        params.extend([viewer, str(viewer)])
     optional = (
         ("%s = ANY(account_ids)", f.account_id),
         ("date >= %s", f.date_from),
@@ -93,17 +103,18 @@ def list_transactions(
     filters: TransactionFilter,
     limit: int = 50,
     cursor: str | None = None,
+    viewer: UUID | None = None,
 ) -> TransactionPage:
     """Newest first (by date, then by time recorded); ``cursor`` continues after the previous page."""
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}")
-    where, params = _where(household_id, filters)
+    where, params = _where(household_id, filters, viewer)
     if cursor is not None:
         where += " AND (date, recorded_at, transaction_id) < (%s, %s, %s)"
         params.extend(decode_cursor(cursor))
     with store.cursor() as curs:
         curs.execute(
-            f"SELECT * FROM {S}.transactions WHERE {where}"  # noqa: S608 - clauses are constants
+            f"SELECT * FROM {S}.transactions t WHERE {where}"  # noqa: S608 - clauses are constants
             " ORDER BY date DESC, recorded_at DESC, transaction_id DESC LIMIT %s",
             (*params, limit + 1),
         )
@@ -113,11 +124,14 @@ def list_transactions(
     return TransactionPage(items=items, next_cursor=next_cursor)
 
 
-def get_transaction(store: ReadStore, household_id: UUID, transaction_id: UUID) -> TransactionView:
+def get_transaction(
+    store: ReadStore, household_id: UUID, transaction_id: UUID, viewer: UUID | None = None
+) -> TransactionView:
+    where, params = _where(household_id, TransactionFilter(), viewer)
     with store.cursor() as curs:
         curs.execute(
-            f"SELECT * FROM {S}.transactions WHERE household_id = %s AND transaction_id = %s",  # noqa: S608
-            (household_id, transaction_id),
+            f"SELECT * FROM {S}.transactions t WHERE {where} AND transaction_id = %s",  # noqa: S608
+            (*params, transaction_id),
         )
         row = curs.fetchone()
     if row is None:

@@ -8,6 +8,13 @@ from uuid import UUID
 import msgspec
 
 
+class SharingView(msgspec.Struct, kw_only=True):
+    """What other members may do: a default level and per-member exceptions (by user id)."""
+
+    default: str
+    members: dict[str, str]
+
+
 class AccountView(msgspec.Struct, kw_only=True):
     id: UUID
     name: str
@@ -19,6 +26,9 @@ class AccountView(msgspec.Struct, kw_only=True):
     version: int
     opened_at: dt.datetime
     updated_at: dt.datetime
+    owner_id: UUID | None
+    sharing: SharingView
+    your_access: str
 
 
 class BalanceView(msgspec.Struct, kw_only=True):

@@ -6,15 +6,20 @@ from functools import singledispatchmethod
 from typing import Any
 
 from psycopg import Cursor
+from psycopg.types.json import Jsonb
 
 from ledger.account import Account
 from ledger.transaction import Transaction
 from projections.base import Projection
 
 
+def sharing_json(e: Account.SharingChanged) -> Jsonb:
+    return Jsonb({member: str(level) for member, level in e.member_access.items()})
+
+
 class AccountsProjection(Projection):
     name = "accounts"
-    schema_version = 1
+    schema_version = 2
     sql_package = "projections.accounts"
     handles = (
         Account.Opened,
@@ -22,6 +27,8 @@ class AccountsProjection(Projection):
         Account.Closed,
         Account.PostingApplied,
         Account.PostingReversed,
+        Account.OwnerAssigned,
+        Account.SharingChanged,
         Transaction.Recorded,
         Transaction.Edited,
         Transaction.Recategorised,
@@ -62,6 +69,16 @@ class AccountsProjection(Projection):
         self._update_account(curs, e, "balance = balance - %s", e.amount)
 
     @apply.register
+    def _(self, e: Account.OwnerAssigned, curs: Cursor[Any]) -> None:
+        self._update_account(curs, e, "owner_id = %s", e.owner_id)
+
+    @apply.register
+    def _(self, e: Account.SharingChanged, curs: Cursor[Any]) -> None:
+        self._update_account(
+            curs, e, "default_access = %s, member_access = %s", str(e.default_access), sharing_json(e)
+        )
+
+    @apply.register
     def _(self, e: Transaction.Recorded, curs: Cursor[Any]) -> None:
         self._insert_postings(curs, e.household_id, e.originator_id, e.postings, e.date, str(e.status))
 
@@ -92,11 +109,11 @@ class AccountsProjection(Projection):
     def _(self, e: Transaction.Cancelled, curs: Cursor[Any]) -> None:
         self._update_postings(curs, e.originator_id, "status = %s", "cancelled")
 
-    def _update_account(self, curs: Cursor[Any], e: Any, assignment: str, value: Any) -> None:
+    def _update_account(self, curs: Cursor[Any], e: Any, assignment: str, *values: Any) -> None:
         curs.execute(
             f"UPDATE {self.schema}.accounts SET {assignment}, version = %s, updated_at = %s"  # noqa: S608
             " WHERE account_id = %s",
-            (value, e.originator_version, e.timestamp, e.originator_id),
+            (*values, e.originator_version, e.timestamp, e.originator_id),
         )
         if curs.rowcount != 1:
             raise LookupError(f"account {e.originator_id} is not in the read model")

@@ -7,8 +7,10 @@ from typing import Any
 
 from psycopg import Cursor
 
+from ledger.account import Account
 from ledger.posting import EntryKind
 from ledger.transaction import Transaction
+from projections.accounts.projection import sharing_json
 from projections.base import Projection
 
 EDITABLE_COLUMNS = ("description", "merchant", "date", "tags", "notes")
@@ -16,9 +18,12 @@ EDITABLE_COLUMNS = ("description", "merchant", "date", "tags", "notes")
 
 class TransactionsProjection(Projection):
     name = "transactions"
-    schema_version = 1
+    schema_version = 2
     sql_package = "projections.transactions"
     handles = (
+        Account.Opened,
+        Account.OwnerAssigned,
+        Account.SharingChanged,
         Transaction.Recorded,
         Transaction.Edited,
         Transaction.Recategorised,
@@ -30,6 +35,23 @@ class TransactionsProjection(Projection):
     @singledispatchmethod
     def apply(self, event: object, curs: Cursor[Any]) -> None:
         self.unexpected(event)
+
+    @apply.register
+    def _(self, e: Account.Opened, curs: Cursor[Any]) -> None:
+        curs.execute(
+            f"INSERT INTO {self.schema}.account_access (account_id, household_id) VALUES (%s, %s)",  # noqa: S608
+            (e.originator_id, e.household_id),
+        )
+
+    @apply.register
+    def _(self, e: Account.OwnerAssigned, curs: Cursor[Any]) -> None:
+        self._access(curs, e, "owner_id = %s", e.owner_id)
+
+    @apply.register
+    def _(self, e: Account.SharingChanged, curs: Cursor[Any]) -> None:
+        self._access(
+            curs, e, "default_access = %s, member_access = %s", str(e.default_access), sharing_json(e)
+        )
 
     @apply.register
     def _(self, e: Transaction.Recorded, curs: Cursor[Any]) -> None:
@@ -72,6 +94,12 @@ class TransactionsProjection(Projection):
     @apply.register
     def _(self, e: Transaction.Cancelled, curs: Cursor[Any]) -> None:
         self._update(curs, e, "status = %s", "cancelled")
+
+    def _access(self, curs: Cursor[Any], e: Any, assignments: str, *values: Any) -> None:
+        curs.execute(
+            f"UPDATE {self.schema}.account_access SET {assignments} WHERE account_id = %s",  # noqa: S608
+            (*values, e.originator_id),
+        )
 
     def _update(self, curs: Cursor[Any], e: Any, assignments: str, *values: Any) -> None:
         curs.execute(

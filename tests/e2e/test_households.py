@@ -7,33 +7,14 @@ import subprocess
 import sys
 from collections.abc import Callable
 
-import httpx
 import pytest
 
 from tests.e2e.server import Server
-from tests.e2e.users import Member, authenticated, login
+from tests.e2e.users import Member, authenticated, join, login, verify
 
 SignUp = Callable[..., Member]
 
 pytestmark = pytest.mark.e2e
-
-
-def verify(member: Member) -> None:
-    response = member.client.post("/api/v1/users/verify-email", json={"token": member.verification_token})
-    assert response.status_code == 200, response.text
-
-
-def join(server: Server, owner: Member, guest: Member, role: str = "family_member") -> httpx.Client:
-    """The owner invites the guest, the guest joins and switches: a client in the owner's household."""
-    invited = owner.client.post(
-        f"/api/v1/households/{owner.household_id}/invitations", json={"email": guest.email, "role": role}
-    )
-    assert invited.status_code == 201, invited.text
-    joined = guest.client.post("/api/v1/households/join", json={"token": invited.json()["token"]})
-    assert joined.status_code == 200, joined.text
-    switched = guest.client.post("/api/v1/users/switch-household", json={"household_id": owner.household_id})
-    assert switched.status_code == 200, switched.text
-    return authenticated(server.url, switched.json()["access_token"])
 
 
 def set_role(server: Server, email: str, role: str) -> None:
@@ -52,7 +33,7 @@ def test_an_invited_member_joins_switches_and_shares_the_books(server: Server, s
     owner, partner = signup("Owner"), signup("Partner")
     verify(partner)
     opened = owner.client.post("/api/v1/accounts", json={"name": "Joint", "currency": "EUR"})
-    with join(server, owner, partner) as shared:
+    with join(server.url, owner, partner) as shared:
         seen = shared.get("/api/v1/accounts", params={"after": opened.headers["X-Consistency-Token"]}).json()
         assert [a["name"] for a in seen] == ["Joint"]
         recorded = shared.post(
@@ -95,7 +76,7 @@ def test_a_read_only_member_may_read_but_not_write(server: Server, signup: SignU
     owner, viewer = signup("Owner"), signup("Viewer")
     verify(viewer)
     account = owner.client.post("/api/v1/accounts", json={"name": "Main", "currency": "EUR"}).json()["id"]
-    with join(server, owner, viewer, role="read_only") as reader:
+    with join(server.url, owner, viewer, role="read_only") as reader:
         assert reader.get("/api/v1/accounts").status_code == 200
         attempts = [
             reader.post("/api/v1/accounts", json={"name": "Mine", "currency": "EUR"}),
@@ -116,7 +97,7 @@ def test_a_read_only_member_may_read_but_not_write(server: Server, signup: SignU
 def test_a_member_cannot_manage_and_the_last_owner_cannot_leave(server: Server, signup: SignUp) -> None:
     owner, member = signup("Owner"), signup("Member")
     verify(member)
-    with join(server, owner, member) as shared:
+    with join(server.url, owner, member) as shared:
         invite = shared.post(
             f"/api/v1/households/{owner.household_id}/invitations", json={"email": "y@example.org"}
         )
@@ -132,7 +113,7 @@ def test_a_member_cannot_manage_and_the_last_owner_cannot_leave(server: Server, 
 def test_a_removed_members_tokens_stop_working_at_once(server: Server, signup: SignUp) -> None:
     owner, member = signup("Owner"), signup("Member")
     verify(member)
-    with join(server, owner, member) as shared:
+    with join(server.url, owner, member) as shared:
         assert shared.get("/api/v1/accounts").status_code == 200
         removed = owner.client.delete(f"/api/v1/households/{owner.household_id}/members/{member.user_id}")
         assert removed.status_code == 200, removed.text

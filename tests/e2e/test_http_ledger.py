@@ -183,8 +183,10 @@ def test_a_closed_account_takes_no_postings(client: httpx.Client) -> None:
     account = open_account(client, "Old")
     funded = record(client, kind="income", account_id=account, amount="5.00")
     assert client.delete(f"/api/v1/accounts/{account}").json()["type"].endswith("/account-not-empty")
-    assert client.delete(f"/api/v1/transactions/{funded.json()['id']}").status_code == 200
-    closed = client.delete(f"/api/v1/accounts/{account}", headers={"If-Match": "3"})
+    refunded = client.delete(f"/api/v1/transactions/{funded.json()['id']}")
+    assert refunded.status_code == 200
+    version = client.get(f"/api/v1/accounts/{account}", headers=after(refunded)).json()["version"]
+    closed = client.delete(f"/api/v1/accounts/{account}", headers={"If-Match": f'"{version}"'})
     assert closed.status_code == 200, closed.text
     refused = record(client, kind="income", account_id=account, amount="1.00")
     assert refused.status_code == 409 and refused.json()["type"].endswith("/account-closed")

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.e2e
 # ownership check is what answers.
 BODIES: dict[str, dict[str, Any] | None] = {
     "renameAccount": {"name": "Stolen"},
+    "shareAccount": {"default": "none"},
     "closeAccount": None,
     "getAccount": None,
     "getAccountBalance": None,

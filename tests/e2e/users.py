@@ -53,3 +53,21 @@ def sign_up(base_url: str, name: str = "Ana", email: str | None = None) -> Membe
         refresh_token=tokens["refresh_token"],
         verification_token=body.get("verification_token"),
     )
+
+
+def verify(member: Member) -> None:
+    response = member.client.post("/api/v1/users/verify-email", json={"token": member.verification_token})
+    assert response.status_code == 200, response.text
+
+
+def join(base_url: str, owner: Member, guest: Member, role: str = "family_member") -> httpx.Client:
+    """The owner invites the guest, the guest joins and switches: a client in the owner's household."""
+    invited = owner.client.post(
+        f"/api/v1/households/{owner.household_id}/invitations", json={"email": guest.email, "role": role}
+    )
+    assert invited.status_code == 201, invited.text
+    joined = guest.client.post("/api/v1/households/join", json={"token": invited.json()["token"]})
+    assert joined.status_code == 200, joined.text
+    switched = guest.client.post("/api/v1/users/switch-household", json={"household_id": owner.household_id})
+    assert switched.status_code == 200, switched.text
+    return authenticated(base_url, switched.json()["access_token"])

@@ -21,11 +21,11 @@ from eventsourcing.utils import get_topic
 from ledger import account, household, transaction, user
 from ledger.transcodings import event_mapper
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "event_log_v1.jsonl"
+FIXTURES = sorted((Path(__file__).resolve().parents[1] / "fixtures").glob("event_log_v*.jsonl"))
 
 
 def stored_events() -> list[StoredEvent]:
-    rows = [json.loads(line) for line in FIXTURE.read_text().splitlines() if line]
+    rows = [json.loads(line) for f in FIXTURES for line in f.read_text().splitlines() if line]
     return [
         StoredEvent(UUID(r["originator_id"]), r["originator_version"], r["topic"], r["state"].encode())
         for r in rows
@@ -77,6 +77,10 @@ def test_the_stored_log_replays_to_the_expected_state() -> None:
     assert aggregates["Account:Main"].balance == Decimal("2000.00")
     assert aggregates["Account:Savings"].balance == Decimal("500.00")
     assert aggregates["Account:Old"].is_closed
+    private = aggregates["Account:Private"]
+    assert (private.owner_id, private.default_access) == (UUID(int=10), "none")
+    assert private.access_for(UUID(int=11)) == "view"
+    assert aggregates["Account:Main"].access_for(UUID(int=99)) == "full"  # opened before sharing
     owner = aggregates["User:fixture@example.org"]
     assert (owner.role, owner.status, owner.display_name, owner.email_verified) == (
         "premium",
