@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.concurrency import sync_to_thread
+from litestar.config.app import AppConfig
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import ResponseHeader
 from litestar.middleware.rate_limit import RateLimitConfig
@@ -35,6 +36,18 @@ Commands (POST/PUT/DELETE) answer with the aggregate's id, its new version and a
 consistency token. Send the token back on a query (`X-Consistency-Token` header or
 `?after=`) to read your own write. Amounts are decimal strings, never JSON numbers.
 Errors are RFC 9457 problem+json documents."""
+
+
+def outermost(first: list[Any]) -> Any:
+    """JWTAuth puts its middleware first; ours (access log, rate limit) must wrap it, so
+    that floods of bad tokens are limited and logged too."""
+
+    def reorder(app_config: AppConfig) -> AppConfig:
+        rest = [m for m in app_config.middleware if m not in first]
+        app_config.middleware = [*first, *rest]
+        return app_config
+
+    return reorder
 
 
 def stores(settings: Settings) -> dict[str, Store]:
@@ -93,7 +106,7 @@ def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
         openapi_config=openapi,
         lifespan=[lifespan],
         request_max_body_size=MAX_BODY_BYTES,
-        on_app_init=[jwt_auth(settings.jwt_secret).on_app_init],
+        on_app_init=[jwt_auth(settings.jwt_secret).on_app_init, outermost(middleware)],
         stores=stores(settings),
         middleware=middleware,
         cors_config=cors,

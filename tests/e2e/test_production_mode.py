@@ -19,7 +19,13 @@ SECRET = "production-mode-test-secret-0123456789-abcdefghij"
 def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     conninfo = create_database()
     log: Path = tmp_path_factory.mktemp("production") / "server.log"
-    env = {"DATABASE_URL": conninfo, "FISCAFLOW_MODE": "production", "FISCAFLOW_JWT_SECRET": SECRET}
+    env = {
+        "DATABASE_URL": conninfo,
+        "FISCAFLOW_MODE": "production",
+        "FISCAFLOW_JWT_SECRET": SECRET,
+        "FISCAFLOW_CORS_ORIGINS": "https://app.example.org",
+        "FISCAFLOW_RATE_LIMIT": "40",
+    }
     server = Server(env, log)
     try:
         yield server
@@ -51,3 +57,29 @@ def test_registration_answers_the_same_for_new_and_taken_addresses(production: S
     assert (first.status_code, second.status_code) == (202, 202)
     assert first.json() == second.json()
     assert set(first.json()) == {"detail"}
+
+
+def test_cors_allows_only_the_configured_origins(production: Server) -> None:
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+    allowed = httpx.options(
+        f"{production.url}/api/v1/accounts", headers={"Origin": "https://app.example.org", **preflight}
+    )
+    assert allowed.headers.get("access-control-allow-origin") == "https://app.example.org"
+    other = httpx.options(
+        f"{production.url}/api/v1/accounts", headers={"Origin": "https://evil.example", **preflight}
+    )
+    assert other.headers.get("access-control-allow-origin") != "https://evil.example"
+
+
+def test_a_request_flood_gets_429_with_retry_after(production: Server) -> None:
+    """Last in this module: it spends the address's budget of 40 requests a minute."""
+    statuses = []
+    for _ in range(45):
+        response = httpx.get(f"{production.url}/api/v1/accounts")
+        statuses.append(response.status_code)
+        if response.status_code == 429:
+            assert int(response.headers["Retry-After"]) > 0
+            assert response.headers["content-type"].startswith("application/problem+json")
+            break
+    assert statuses[-1] == 429, statuses
+    assert httpx.get(f"{production.url}/health").status_code == 200  # probes are never limited
