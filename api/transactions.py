@@ -22,7 +22,18 @@ from queries import transactions as q
 from queries.db import TRANSACTIONS_SCHEMA
 from queries.views import TransactionPage, TransactionView
 
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (PostgreSQL refuses NUL)
 AmountQuery = Annotated[str | None, QueryParameter(required=False, pattern=r"^[0-9]{1,15}(\.[0-9]{1,4})?$")]
+CategoryQuery = Annotated[str | None, QueryParameter(required=False, max_length=100, pattern=PRINTABLE)]
+TextQuery = Annotated[
+    str | None,
+    QueryParameter(
+        name="q", required=False, max_length=200, pattern=PRINTABLE, description="Full-text search."
+    ),
+]
+CursorQuery = Annotated[
+    str | None, QueryParameter(required=False, max_length=200, pattern=r"^[A-Za-z0-9_=-]*$")
+]
 
 
 class TransactionCommandHandlers:
@@ -146,14 +157,14 @@ class TransactionQueryHandlers:
         account_id: FromQuery[UUID | None] = None,
         date_from: FromQuery[dt.date | None] = None,
         date_to: FromQuery[dt.date | None] = None,
-        category: Annotated[str | None, QueryParameter(required=False, max_length=100)] = None,
+        category: CategoryQuery = None,
         status: FromQuery[Literal["pending", "posted", "cancelled", "disputed"] | None] = None,
         kind: FromQuery[Literal["expense", "income", "transfer"] | None] = None,
         min_amount: AmountQuery = None,
         max_amount: AmountQuery = None,
-        q_: Annotated[str | None, QueryParameter(name="q", required=False, max_length=200)] = None,
+        q_: TextQuery = None,
         limit: Annotated[int, QueryParameter(ge=1, le=q.MAX_PAGE)] = 50,
-        cursor: Annotated[str | None, QueryParameter(required=False, max_length=200)] = None,
+        cursor: CursorQuery = None,
         token: TokenHeader = None,
         after: TokenQuery = None,
     ) -> TransactionPage:

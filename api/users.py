@@ -60,13 +60,17 @@ class SecondFactorNeeded(msgspec.Struct, kw_only=True, tag="second-factor"):
     mfa_token: str
 
 
+# A 6-digit TOTP code or a recovery code such as "3f9a1-0c2d4".
+OneTimeCode = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-fA-F-]{6,20}$", examples=["123456"])]
+
+
 class SecondFactorCode(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     mfa_token: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
-    code: Annotated[str, msgspec.Meta(min_length=6, max_length=20)]
+    code: OneTimeCode
 
 
 class Code(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    code: Annotated[str, msgspec.Meta(min_length=6, max_length=20)]
+    code: OneTimeCode
 
 
 class Enrolment(msgspec.Struct, kw_only=True):

@@ -17,6 +17,7 @@ from psycopg.rows import dict_row
 
 from commands.tokens import AccessGrant, TokenService, digest
 from ledger.errors import InvalidInputError, NotFoundError
+from ledger.text import check_text
 
 PREFIX = "ffpat_"
 SCOPES = frozenset({"read", "write"})
@@ -51,6 +52,7 @@ class PersonalTokens:
     def issue(
         self, grant: AccessGrant, name: str, scopes: list[str], days: int
     ) -> tuple[UUID, str, datetime]:
+        name = check_text("name", name, 100) or ""
         if not scopes or not set(scopes) <= SCOPES:
             raise InvalidInputError(f"scopes are a non-empty subset of {sorted(SCOPES)}")
         token, token_id, now = PREFIX + secrets.token_urlsafe(32), uuid4(), self.tokens.clock()

@@ -114,6 +114,8 @@ class SecondFactors:
     @staticmethod
     def _valid_step(row: dict[str, Any], code: str, at: float) -> int | None:
         """The time step of a matching code (now, or one step either side), if not used before."""
+        if not code.strip().isascii():
+            return None  # compare_digest refuses non-ASCII text; no valid code has any
         totp = pyotp.TOTP(row["secret"])
         current = int(at // STEP_SECONDS)
         for step in (current, current - 1, current + 1):

@@ -24,6 +24,7 @@ from ledger.errors import (
     InvalidInputError,
 )
 from ledger.money import Money, check_currency
+from ledger.text import check_text
 
 MAX_NAME_LENGTH = 200
 
@@ -56,8 +57,8 @@ class AccountKind(StrEnum):
 
 
 def check_name(name: str) -> str:
-    """A name is non-empty after trimming and at most 200 characters."""
-    trimmed = name.strip()
+    """A name is printable, non-empty after trimming and at most 200 characters."""
+    trimmed = check_text("name", name.strip(), MAX_NAME_LENGTH) or ""
     if not trimmed or len(trimmed) > MAX_NAME_LENGTH:
         raise InvalidInputError(f"a name has 1 to {MAX_NAME_LENGTH} characters")
     return trimmed

@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.errors import IllegalTransitionError, InvalidInputError
 from ledger.posting import EntryKind, Posting, check_balanced, entry_kind, recategorised
+from ledger.text import check_text as printable
 
 MAX_TEXT = 500
 MAX_NOTES = 5000
@@ -35,16 +36,14 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 
 
 def check_text(name: str, value: str | None, limit: int = MAX_TEXT) -> str | None:
-    if value is not None and len(value) > limit:
-        raise InvalidInputError(f"{name} has at most {limit} characters")
-    return value
+    return printable(name, value, limit, multiline=name == "notes")
 
 
 def check_tags(tags: object) -> list[str]:
     """At most 50 tags, each 1 to 50 characters once trimmed; returned sorted and unique."""
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise InvalidInputError("tags are a list of strings")
-    trimmed = {t.strip() for t in tags}
+    trimmed = {printable("tag", t.strip(), 200) or "" for t in tags}
     if len(trimmed) > MAX_TAGS or any(not t or len(t) > 50 for t in trimmed):
         raise InvalidInputError(f"at most {MAX_TAGS} tags, each 1 to 50 characters")
     return sorted(trimmed)
@@ -54,7 +53,7 @@ def check_category(category: str | None) -> str | None:
     """A category names a nominal account: 1 to 100 characters, no colon."""
     if category is None:
         return None
-    trimmed = category.strip()
+    trimmed = printable("category", category.strip(), 200) or ""
     if not trimmed or len(trimmed) > 100 or ":" in trimmed:
         raise InvalidInputError("a category has 1 to 100 characters and no colon")
     return trimmed

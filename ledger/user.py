@@ -13,6 +13,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from ledger.errors import IllegalTransitionError, InvalidInputError
+from ledger.text import check_text
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
 MAX_DISPLAY_NAME = 100
@@ -32,14 +33,14 @@ class UserStatus(StrEnum):
 
 def normalise_email(email: str) -> str:
     """The one spelling of an address that uniqueness is decided on."""
-    normalised = email.strip().lower()
+    normalised = (check_text("email", email.strip(), 320) or "").lower()
     if not EMAIL.match(normalised) or len(normalised) > 254:
         raise InvalidInputError("not a valid email address")
     return normalised
 
 
 def check_display_name(name: str) -> str:
-    trimmed = name.strip()
+    trimmed = check_text("display_name", name.strip(), MAX_DISPLAY_NAME) or ""
     if not trimmed or len(trimmed) > MAX_DISPLAY_NAME:
         raise InvalidInputError(f"a display name has 1 to {MAX_DISPLAY_NAME} characters")
     return trimmed
@@ -150,7 +151,7 @@ class User(Aggregate):
 
     def suspend(self, reason: str, by: UUID) -> None:
         self.check_active()
-        self._suspended(reason[:500], by)
+        self._suspended(check_text("reason", reason, 500) or "", by)
 
     @event("Suspended")
     def _suspended(self, reason: str, by: UUID) -> None:
