@@ -12,9 +12,11 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from api.auth import Principal, can_write
 from api.consistency import TokenHeader, TokenQuery, read_after
+from api.idempotency import idempotency_key
 from api.responses import Accepted, accepted, command, expected_version, query
 from api.services import Services
 from api.tenancy import caller, household, services
+from commands.idempotency_key import IdempotencyKey
 from commands.messages import OpenAccount, RenameAccount, ShareAccount
 from queries import accounts as q
 from queries.db import ACCOUNTS_SCHEMA
@@ -33,6 +35,7 @@ WRITE = [can_write]  # read_only members may query, not command
 DEPENDENCIES = {
     "household": Provide(household, sync_to_thread=False),
     "me": Provide(caller, sync_to_thread=False),
+    "idem": Provide(idempotency_key),
     "services": Provide(services, sync_to_thread=False),
 }
 
@@ -49,12 +52,13 @@ class AccountCommandHandlers:
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
         me: NamedDependency[Principal],
+        idem: NamedDependency[IdempotencyKey | None],
     ) -> Response[Accepted]:
         """Open an account (asset, liability, income, expense or equity) in one currency.
 
         `minimum_balance` (e.g. "0") makes the ledger refuse any posting that would take the
         balance below it, even under concurrent writers."""
-        result = services.accounts.open(household, data, me.user_id)
+        result = services.idempotency.run(idem, lambda: services.accounts.open(household, data, me.user_id))
         return accepted(result, 201, f"{self.path}/{result.id}")
 
     @command(put, "/{account_id:uuid}", "renameAccount", guards=WRITE)
@@ -65,11 +69,17 @@ class AccountCommandHandlers:
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
         me: NamedDependency[Principal],
+        idem: NamedDependency[IdempotencyKey | None],
         if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Rename an account."""
         return accepted(
-            services.accounts.rename(household, account_id, data, expected_version(if_match), me.user_id)
+            services.idempotency.run(
+                idem,
+                lambda: services.accounts.rename(
+                    household, account_id, data, expected_version(if_match), me.user_id
+                ),
+            )
         )
 
     @command(put, "/{account_id:uuid}/sharing", "shareAccount", guards=WRITE)
@@ -80,12 +90,17 @@ class AccountCommandHandlers:
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
         me: NamedDependency[Principal],
+        idem: NamedDependency[IdempotencyKey | None],
     ) -> Response[Accepted]:
         """Decide what other household members may do with your account: `none` (private:
         the account and its transactions are invisible to them), `view`, `annotate`
         (describe, tag and categorise its transactions) or `full`; a default plus
         per-member exceptions. Only the account's owner may change this."""
-        return accepted(services.accounts.share(household, account_id, data, me.user_id))
+        return accepted(
+            services.idempotency.run(
+                idem, lambda: services.accounts.share(household, account_id, data, me.user_id)
+            )
+        )
 
     @command(delete, "/{account_id:uuid}", "closeAccount", guards=WRITE)
     def close_account(
@@ -94,11 +109,17 @@ class AccountCommandHandlers:
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
         me: NamedDependency[Principal],
+        idem: NamedDependency[IdempotencyKey | None],
         if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Close an account; its balance must be zero. A closed account takes no postings."""
         return accepted(
-            services.accounts.close(household, account_id, expected_version(if_match), me.user_id)
+            services.idempotency.run(
+                idem,
+                lambda: services.accounts.close(
+                    household, account_id, expected_version(if_match), me.user_id
+                ),
+            )
         )
 
 

@@ -11,6 +11,7 @@ from psycopg_pool import ConnectionPool
 from commands.accounts import AccountCommands
 from commands.application import Ledger, event_store_env
 from commands.households import HouseholdCommands
+from commands.idempotency import IdempotencyStore
 from commands.personal_tokens import PersonalTokens
 from commands.tokens import TokenService
 from commands.transactions import TransactionCommands
@@ -34,6 +35,7 @@ class Services:
     users: UserCommands
     households: HouseholdCommands
     tokens: TokenService
+    idempotency: IdempotencyStore
     personal_tokens: PersonalTokens
     reads: ReadStore
     auth_pool: ConnectionPool[Any]
@@ -79,6 +81,7 @@ class Services:
             users=UserCommands(ledger, tokens),
             households=HouseholdCommands(ledger, tokens),
             tokens=tokens,
+            idempotency=IdempotencyStore(auth_pool),
             personal_tokens=PersonalTokens(tokens),
             reads=reads,
             auth_pool=auth_pool,

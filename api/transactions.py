@@ -16,6 +16,7 @@ from api.auth import Principal
 from api.consistency import TokenHeader, TokenQuery, read_after
 from api.responses import Accepted, accepted, command, expected_version, query
 from api.services import Services
+from commands.idempotency_key import IdempotencyKey
 from commands.messages import EditTransaction, Reason, Recategorise, RecordTransaction
 from ledger.errors import InvalidInputError
 from queries import transactions as q
@@ -48,13 +49,16 @@ class TransactionCommandHandlers:
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
         me: NamedDependency[Principal],
+        idem: NamedDependency[IdempotencyKey | None],
     ) -> Response[Accepted]:
         """Record an expense, an income, or a transfer between two of the household's accounts.
 
         `amount` is a positive decimal string in the account's currency. The ledger stores
         balanced double-entry postings: an expense moves money from `account_id` to the
         category's expense account, an income the other way, a transfer to `to_account_id`."""
-        result = services.transactions.record(household, data, me.user_id)
+        result = services.idempotency.run(
+            idem, lambda: services.transactions.record(household, data, me.user_id)
+        )
         return accepted(result, 201, f"{self.path}/{result.id}")
 
     @command(put, "/{transaction_id:uuid}", "editTransaction", guards=WRITE)
@@ -65,14 +69,15 @@ class TransactionCommandHandlers:
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
         me: NamedDependency[Principal],
+        idem: NamedDependency[IdempotencyKey | None],
         if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Change description, merchant, date, tags or notes. Send `If-Match: <version>`:
         if someone changed the transaction since, the answer is 409 with their changes."""
+        version = expected_version(if_match)
+        edit = services.transactions.edit
         return accepted(
-            services.transactions.edit(
-                household, transaction_id, data, expected_version(if_match), me.user_id
-            )
+            services.idempotency.run(idem, lambda: edit(household, transaction_id, data, version, me.user_id))
         )
 
     @command(put, "/{transaction_id:uuid}/category", "recategoriseTransaction", guards=WRITE)
@@ -83,12 +88,14 @@ class TransactionCommandHandlers:
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
         me: NamedDependency[Principal],
+        idem: NamedDependency[IdempotencyKey | None],
         if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Put the transaction in another category (its counter-posting moves with it)."""
         version = expected_version(if_match)
+        move = services.transactions.recategorise
         return accepted(
-            services.transactions.recategorise(household, transaction_id, data, version, me.user_id)
+            services.idempotency.run(idem, lambda: move(household, transaction_id, data, version, me.user_id))
         )
 
     @command(post, "/{transaction_id:uuid}/post", "postTransaction", guards=WRITE)
@@ -98,11 +105,14 @@ class TransactionCommandHandlers:
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
         me: NamedDependency[Principal],
+        idem: NamedDependency[IdempotencyKey | None],
         if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Confirm a pending transaction, or resolve a dispute in its favour."""
+        version = expected_version(if_match)
+        post_it = services.transactions.post
         return accepted(
-            services.transactions.post(household, transaction_id, expected_version(if_match), me.user_id)
+            services.idempotency.run(idem, lambda: post_it(household, transaction_id, version, me.user_id))
         )
 
     @command(post, "/{transaction_id:uuid}/dispute", "disputeTransaction", guards=WRITE)
@@ -113,11 +123,17 @@ class TransactionCommandHandlers:
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
         me: NamedDependency[Principal],
+        idem: NamedDependency[IdempotencyKey | None],
         if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Dispute a posted transaction."""
         version = expected_version(if_match)
-        return accepted(services.transactions.dispute(household, transaction_id, data, version, me.user_id))
+        dispute = services.transactions.dispute
+        return accepted(
+            services.idempotency.run(
+                idem, lambda: dispute(household, transaction_id, data, version, me.user_id)
+            )
+        )
 
     @command(delete, "/{transaction_id:uuid}", "cancelTransaction", guards=WRITE)
     def cancel(
@@ -126,14 +142,17 @@ class TransactionCommandHandlers:
         household: NamedDependency[UUID],
         services: NamedDependency[Services],
         me: NamedDependency[Principal],
+        idem: NamedDependency[IdempotencyKey | None],
         if_match: IfMatch = None,
         reason: Annotated[str, QueryParameter(name="reason", required=False, max_length=500)] = "",
     ) -> Response[Accepted]:
         """Cancel a transaction: its postings leave the balances; the history keeps it."""
         version = expected_version(if_match)
+        cancel = services.transactions.cancel
+        why = Reason(reason=reason)
         return accepted(
-            services.transactions.cancel(
-                household, transaction_id, Reason(reason=reason), version, me.user_id
+            services.idempotency.run(
+                idem, lambda: cancel(household, transaction_id, why, version, me.user_id)
             )
         )
 

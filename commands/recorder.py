@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg import Cursor
+from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
+
+RETENTION = timedelta(hours=24)  # keys older than this are forgotten
+FORGET_PROBABILITY = 0.01
 
 APPEND_ONLY_FUNCTION = """
 CREATE OR REPLACE FUNCTION {schema}.refuse_event_change() RETURNS trigger
@@ -26,8 +35,27 @@ FOR EACH STATEMENT EXECUTE FUNCTION {schema}.refuse_event_change()
 """
 
 
+IDEMPOTENCY_TABLE = """
+CREATE TABLE IF NOT EXISTS {schema}.idempotency_keys (
+    scope text NOT NULL,
+    key text NOT NULL,
+    fingerprint bytea NOT NULL,
+    subject_id uuid NOT NULL,
+    subject_version int NOT NULL,
+    originator_ids uuid[] NOT NULL,
+    versions int[] NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (scope, key)
+)
+"""
+IDEMPOTENCY_INDEX = """
+CREATE INDEX IF NOT EXISTS idempotency_keys_by_age ON {schema}.idempotency_keys (created_at)
+"""
+
+
 class LedgerRecorder(PostgresApplicationRecorder):
-    """Creates the events table with triggers that refuse UPDATE, DELETE and TRUNCATE."""
+    """Creates the events table with triggers that refuse UPDATE, DELETE and TRUNCATE, and
+    records idempotency keys in the same transaction as the events they produced."""
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
@@ -45,4 +73,35 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 schema=schema,
                 table=table,
             ),
+            SQL(IDEMPOTENCY_TABLE).format(schema=schema),  # type: ignore[arg-type]
+            SQL(IDEMPOTENCY_INDEX).format(schema=schema),  # type: ignore[arg-type]
         ]
+        self.insert_key = SQL(
+            "INSERT INTO {}.idempotency_keys (scope, key, fingerprint, subject_id, subject_version,"
+            " originator_ids, versions) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+        ).format(schema)
+        self.forget_key = SQL(
+            "DELETE FROM {}.idempotency_keys WHERE scope = %s AND key = %s AND created_at < now() - %s"
+        ).format(schema)
+        self.forget_keys = SQL("DELETE FROM {}.idempotency_keys WHERE created_at < now() - %s").format(schema)
+
+    def _insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        """Inside the append's transaction: take the request's idempotency key, if any. A
+        concurrent duplicate then fails the whole append on the key's primary key."""
+        super()._insert_events(curs, stored_events, **kwargs)
+        key = kwargs.get("idempotency")
+        if key is None:
+            return
+        scope, name, fingerprint, subject_id, subject_version = key
+        curs.execute(self.forget_key, (scope, name, RETENTION))  # an expired use of this key
+        curs.execute(
+            self.insert_key,
+            (
+                scope, name, fingerprint, subject_id, subject_version,
+                [e.originator_id for e in stored_events], [e.originator_version for e in stored_events],
+            ),
+        )  # fmt: skip
+        if random.random() < FORGET_PROBABILITY:  # noqa: S311 - housekeeping, not security
+            curs.execute(self.forget_keys, (RETENTION,))

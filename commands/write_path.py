@@ -7,11 +7,13 @@ Every command saves through :func:`append`, so that a different append strategy
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, OperationalError
 
+from commands import idempotency_key as idempotency
 from commands.application import Ledger
 from ledger.errors import ConcurrencyConflictError
 
@@ -29,16 +31,39 @@ class Appended:
     position: int
 
 
+def key_taken(app: Ledger, key: Any) -> bool:
+    """Whether a concurrent attempt of the same request holds the key now."""
+    recorder: Any = app.recorder
+    with recorder.datastore.get_connection() as conn:
+        row = conn.execute(
+            "SELECT 1 FROM eventstore.idempotency_keys WHERE scope = %s AND key = %s"
+            " AND created_at > now() - interval '24 hours'",
+            (key.scope, key.key),
+        ).fetchone()
+    return row is not None
+
+
 def append(app: Ledger, subject: Aggregate, *others: Aggregate) -> Appended:
     """Store the pending events of ``subject`` and ``others`` atomically (all or nothing).
 
-    Raises ConcurrencyConflictError when another writer appended to one of them first.
+    Raises ConcurrencyConflictError when another writer appended to one of them first. The
+    request's idempotency key, if any, is recorded in the same transaction.
     """
+    key = idempotency.CURRENT.get()
+    options: dict[str, Any] = {}
+    if key is not None:
+        options["idempotency"] = (key.scope, key.key, key.fingerprint, subject.id, subject.version)
     try:
-        recordings = app.save(subject, *others)
+        recordings = app.save(subject, *others, **options)
     except IntegrityError as error:
+        if key is not None and key_taken(app, key):
+            raise idempotency.DuplicateRequestError from error
         raise ConcurrencyConflictError("another change was saved first; reload and try again") from error
     except OperationalError as error:
         raise StoreUnavailableError(str(error)) from error
+    if key is not None:
+        # One key, one append: a retry after a conflict still carries it; later appends of
+        # the same request do not.
+        idempotency.CURRENT.set(None)
     position = max((r.notification.id for r in recordings), default=0)
     return Appended(subject.id, subject.version, position)
