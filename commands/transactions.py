@@ -3,6 +3,7 @@ the touched accounts together, so limits hold even under concurrent writers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import UUID
 
 from commands.application import Ledger
@@ -69,12 +70,10 @@ class TransactionCommands:
         expected: int | None,
         actor: UUID | None = None,
     ) -> Appended:
-        def attempt() -> Appended:
-            transaction, _ = self._load(household_id, transaction_id, expected, actor, AccessLevel.ANNOTATE)
-            transaction.edit(command.changes())
-            return append(self.app, transaction)
-
-        return with_retries(attempt)
+        changes = command.changes()
+        return self._change(
+            household_id, transaction_id, expected, actor, AccessLevel.ANNOTATE, lambda t: t.edit(changes)
+        )
 
     def recategorise(
         self,
@@ -84,22 +83,20 @@ class TransactionCommands:
         expected: int | None,
         actor: UUID | None = None,
     ) -> Appended:
-        def attempt() -> Appended:
-            transaction, _ = self._load(household_id, transaction_id, expected, actor, AccessLevel.ANNOTATE)
-            transaction.recategorise(command.category)
-            return append(self.app, transaction)
-
-        return with_retries(attempt)
+        category = command.category
+        return self._change(
+            household_id,
+            transaction_id,
+            expected,
+            actor,
+            AccessLevel.ANNOTATE,
+            lambda t: t.recategorise(category),
+        )
 
     def post(
         self, household_id: UUID, transaction_id: UUID, expected: int | None, actor: UUID | None = None
     ) -> Appended:
-        def attempt() -> Appended:
-            transaction, _ = self._load(household_id, transaction_id, expected, actor, AccessLevel.FULL)
-            transaction.post()
-            return append(self.app, transaction)
-
-        return with_retries(attempt)
+        return self._change(household_id, transaction_id, expected, actor, AccessLevel.FULL, Transaction.post)
 
     def dispute(
         self,
@@ -109,9 +106,25 @@ class TransactionCommands:
         expected: int | None,
         actor: UUID | None = None,
     ) -> Appended:
+        reason = command.reason
+        return self._change(
+            household_id, transaction_id, expected, actor, AccessLevel.FULL, lambda t: t.dispute(reason)
+        )
+
+    def _change(
+        self,
+        household_id: UUID,
+        transaction_id: UUID,
+        expected: int | None,
+        actor: UUID | None,
+        needed: AccessLevel,
+        change: Callable[[Transaction], None],
+    ) -> Appended:
+        """Load (with the actor's access checked), apply one domain change, append; retried."""
+
         def attempt() -> Appended:
-            transaction, _ = self._load(household_id, transaction_id, expected, actor, AccessLevel.FULL)
-            transaction.dispute(command.reason)
+            transaction, _ = self._load(household_id, transaction_id, expected, actor, needed)
+            change(transaction)
             return append(self.app, transaction)
 
         return with_retries(attempt)
