@@ -7,13 +7,16 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor
+from psycopg.errors import LockNotAvailable
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 RETENTION = timedelta(hours=24)  # keys older than this are forgotten
+# The library's insert without its retry decorator (functools.wraps keeps it as __wrapped__).
+SINGLE_ATTEMPT = PostgresApplicationRecorder.insert_events.__wrapped__  # type: ignore[attr-defined]
 FORGET_PROBABILITY = 0.01
 
 APPEND_ONLY_FUNCTION = """
@@ -84,6 +87,17 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "DELETE FROM {}.idempotency_keys WHERE scope = %s AND key = %s AND created_at < now() - %s"
         ).format(schema)
         self.forget_keys = SQL("DELETE FROM {}.idempotency_keys WHERE created_at < now() - %s").format(schema)
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        """Fail fast when the events table's lock cannot be had within the lock timeout: the
+        library would retry ten times; a waiting client should get 503 at once instead.
+        Other operational errors (a dropped connection) keep the library's retries."""
+        try:
+            return SINGLE_ATTEMPT(self, stored_events, **kwargs)  # type: ignore[no-any-return]
+        except OperationalError as error:
+            if isinstance(error.__cause__, LockNotAvailable):
+                raise
+            return super().insert_events(stored_events, **kwargs)
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
