@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -115,3 +117,33 @@ def test_a_conflict_retry_inside_the_command_still_records_the_key(
 def _income(account: uuid.UUID) -> Any:
 
     return RecordTransaction(kind="income", account_id=account, amount="1.00", date=dt.date(2026, 11, 1))
+
+
+def test_a_crash_after_commit_then_a_retry_appends_once(
+    books: Books, store: IdempotencyStore, database: str
+) -> None:
+    """Unknown outcome: the process dies after COMMIT and before answering; the client
+    retries with the same key and gets the committed answer, with nothing appended twice."""
+    household = uuid.uuid4()
+    account = books.open(household)
+    before = event_count(database)
+    crashed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.integration.crash_after_commit",
+            database,
+            str(household),
+            str(account),
+            "lost",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert crashed.returncode == 17, crashed.stderr
+    assert event_count(database) == before + 2  # the first attempt did commit
+    retried = store.run(key("lost"), lambda: books.transactions.record(household, _income(account)))
+    assert event_count(database) == before + 2  # the retry appended nothing
+    assert books.ledger.repository.get(retried.id).version == retried.version == 1
