@@ -91,8 +91,6 @@ def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
         middleware.append(limit.middleware)
     cors = CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None
     headers = dict(SECURITY_HEADERS)
-    if not settings.development:
-        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
     return Litestar(
         route_handlers=[
             AccountController,

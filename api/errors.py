@@ -27,6 +27,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",  # browsers heed it over HTTPS only
 }
 TYPE_BASE = "https://fiscaflow.dev/problems/"
 
