@@ -24,6 +24,13 @@ class Accepted(msgspec.Struct, kw_only=True):
     consistency_token: int
 
 
+class BulkAccepted(msgspec.Struct, kw_only=True):
+    """Transactions recorded together: their ids in the order sent, and the consistency token."""
+
+    ids: list[UUID]
+    consistency_token: int
+
+
 def accepted(result: Appended, status: int = 200, location: str | None = None) -> Response[Accepted]:
     headers = {CONSISTENCY_HEADER: str(result.position), "ETag": f'"{result.version}"'}
     if location:
@@ -56,6 +63,7 @@ __all__ = ["Accepted", "accepted", "consistency_token", "expected_version"]
 class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     """An RFC 9457 problem document; extension members depend on the problem type."""
 
+    item: int | None = None  # the refused item of a bulk command
     type: str
     title: str
     status: int

@@ -14,10 +14,18 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from api.accounts import DEPENDENCIES, WRITE, IfMatch
 from api.auth import Principal
 from api.consistency import TokenHeader, TokenQuery, read_after
-from api.responses import Accepted, accepted, command, expected_version, query
+from api.responses import (
+    CONSISTENCY_HEADER,
+    Accepted,
+    BulkAccepted,
+    accepted,
+    command,
+    expected_version,
+    query,
+)
 from api.services import Services
 from commands.idempotency_key import IdempotencyKey
-from commands.messages import EditTransaction, Reason, Recategorise, RecordTransaction
+from commands.messages import EditTransaction, Reason, Recategorise, RecordTransaction, RecordTransactions
 from ledger.errors import InvalidInputError
 from queries import transactions as q
 from queries.db import TRANSACTIONS_SCHEMA
@@ -60,6 +68,24 @@ class TransactionCommandHandlers:
             idem, lambda: services.transactions.record(household, data, me.user_id)
         )
         return accepted(result, 201, f"{self.path}/{result.id}")
+
+    @command(post, "/bulk", "recordTransactions", 201, guards=WRITE)
+    def record_many(
+        self,
+        data: JSONBody[RecordTransactions],
+        household: NamedDependency[UUID],
+        services: NamedDependency[Services],
+        me: NamedDependency[Principal],
+        idem: NamedDependency[IdempotencyKey | None],
+    ) -> Response[BulkAccepted]:
+        """Record up to 1,000 transactions in one append: all or none. A refused item is
+        named by its position (`item`) in the problem document; nothing is recorded then."""
+        record = services.transactions.record_many
+        result = services.idempotency.run(idem, lambda: record(household, data.transactions, me.user_id))
+        body = BulkAccepted(
+            ids=list(result.created[: len(data.transactions)]), consistency_token=result.position
+        )
+        return Response(body, status_code=201, headers={CONSISTENCY_HEADER: str(result.position)})
 
     @command(put, "/{transaction_id:uuid}", "editTransaction", guards=WRITE)
     def edit(

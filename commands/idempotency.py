@@ -51,7 +51,10 @@ class IdempotencyStore:
                 " ON e.originator_id = k.id AND e.originator_version = k.v",
                 (row[3], row[4]),
             ).fetchone()
-        return Appended(UUID(str(row[1])), int(row[2]), int(position[0]) if position and position[0] else 0)
+        created = tuple(UUID(str(i)) for i, v in zip(row[3], row[4], strict=True) if v == 1)
+        return Appended(
+            UUID(str(row[1])), int(row[2]), int(position[0]) if position and position[0] else 0, created
+        )
 
     def run(self, key: IdempotencyKey | None, command: Callable[[], Appended]) -> Appended:
         """Run a command once per key: a repeat answers what the first attempt answered."""

@@ -92,6 +92,12 @@ class RecordTransaction(Command, kw_only=True):
     to_account_id: UUID | None = None
 
 
+class RecordTransactions(Command, kw_only=True):
+    """Record many transactions at once: all of them, or none."""
+
+    transactions: Annotated[list[RecordTransaction], msgspec.Meta(min_length=1, max_length=1000)]
+
+
 class EditTransaction(Command, kw_only=True):
     """Change descriptive fields of a transaction; absent fields stay as they are."""
 

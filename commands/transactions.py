@@ -11,10 +11,12 @@ from commands.loading import StripedLocks, check_expected_version, load, load_ac
 from commands.messages import EditTransaction, Reason, Recategorise, RecordTransaction
 from commands.write_path import Appended, append
 from ledger.account import AccessLevel, Account
-from ledger.errors import CurrencyMismatchError, NotFoundError
+from ledger.errors import CurrencyMismatchError, DomainError, InvalidInputError, NotFoundError
 from ledger.money import Money, parse_amount
 from ledger.posting import EntryKind, entry_postings
 from ledger.transaction import Status, Transaction
+
+MAX_BULK = 1000
 
 
 class TransactionCommands:
@@ -25,25 +27,53 @@ class TransactionCommands:
         self.locks = locks or StripedLocks()
 
     def record(self, household_id: UUID, command: RecordTransaction, actor: UUID | None = None) -> Appended:
-        accounts = [a for a in (command.account_id, command.to_account_id) if a is not None]
-        with self.locks.holding(accounts):
-            return with_retries(lambda: self._record_once(household_id, command, actor))
+        return self.record_many(household_id, [command], actor)
 
-    def _record_once(self, household_id: UUID, command: RecordTransaction, actor: UUID | None) -> Appended:
-        account = load_account(self.app, household_id, command.account_id, actor, AccessLevel.FULL)
+    def record_many(
+        self, household_id: UUID, commands: list[RecordTransaction], actor: UUID | None = None
+    ) -> Appended:
+        """Record transactions in one append: all of them or none. A refused item names its
+        position in ``extra["item"]``."""
+        if not 1 <= len(commands) <= MAX_BULK:
+            raise InvalidInputError(f"send 1 to {MAX_BULK} transactions")
+        touched = {a for c in commands for a in (c.account_id, c.to_account_id) if a is not None}
+        with self.locks.holding(touched):
+            return with_retries(lambda: self._record_once(household_id, commands, actor))
+
+    def _record_once(
+        self, household_id: UUID, commands: list[RecordTransaction], actor: UUID | None
+    ) -> Appended:
+        accounts: dict[UUID, Account] = {}  # loaded once: postings of later items see earlier ones
+        transactions = []
+        for item, command in enumerate(commands):
+            try:
+                transactions.append(self._build(household_id, command, actor, accounts))
+            except DomainError as error:
+                if len(commands) > 1:
+                    error.extra["item"] = item
+                raise
+        return append(self.app, transactions[0], *transactions[1:], *accounts.values())
+
+    def _build(
+        self,
+        household_id: UUID,
+        command: RecordTransaction,
+        actor: UUID | None,
+        accounts: dict[UUID, Account],
+    ) -> Transaction:
+        """A new transaction, with its postings applied to the (shared) loaded accounts."""
+        for account_id in (command.account_id, command.to_account_id):
+            if account_id is not None and account_id not in accounts:
+                accounts[account_id] = load_account(
+                    self.app, household_id, account_id, actor, AccessLevel.FULL
+                )
+        account = accounts[command.account_id]
         if command.currency is not None and command.currency != account.currency:
             raise CurrencyMismatchError(f"account {account.id} holds {account.currency}")
         amount = Money.of(parse_amount(command.amount, account.currency), account.currency)
-        to_account = None
-        if command.to_account_id is not None:
-            to_account = load_account(self.app, household_id, command.to_account_id, actor, AccessLevel.FULL)
         kind = EntryKind(command.kind)
         postings = entry_postings(
-            kind,
-            amount,
-            account.id,
-            category=command.category,
-            to_account_id=None if to_account is None else to_account.id,
+            kind, amount, account.id, category=command.category, to_account_id=command.to_account_id
         )
         transaction = Transaction.record(
             household_id,
@@ -57,10 +87,9 @@ class TransactionCommands:
             notes=command.notes,
             status=Status(command.status),
         )
-        accounts = {a.id: a for a in (account, to_account) if a is not None}
         for account_id, posting in transaction.household_account_postings():
             accounts[account_id].post(transaction.id, posting.amount)
-        return append(self.app, transaction, *accounts.values())
+        return transaction
 
     def edit(
         self,

@@ -29,6 +29,7 @@ class Appended:
     id: UUID
     version: int
     position: int
+    created: tuple[UUID, ...] = ()  # aggregates this append created, in order
 
 
 def key_taken(app: Ledger, key: Any) -> bool:
@@ -66,4 +67,7 @@ def append(app: Ledger, subject: Aggregate, *others: Aggregate) -> Appended:
         # the same request do not.
         idempotency.CURRENT.set(None)
     position = max((r.notification.id for r in recordings), default=0)
-    return Appended(subject.id, subject.version, position)
+    created = tuple(
+        r.domain_event.originator_id for r in recordings if r.domain_event.originator_version == 1
+    )
+    return Appended(subject.id, subject.version, position, created)

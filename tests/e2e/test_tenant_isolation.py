@@ -96,10 +96,18 @@ def test_every_route_with_an_id_answers_404_to_another_household(
             json={"kind": "expense", "account_id": account, "amount": "1.00", "date": "2026-11-01"},
         ),
         intruder.client.post("/api/v1/users/switch-household", json={"household_id": victim.household_id}),
+        intruder.client.post(
+            "/api/v1/transactions/bulk",
+            json={
+                "transactions": [
+                    {"kind": "expense", "account_id": account, "amount": "1.00", "date": "2026-11-01"}
+                ]
+            },
+        ),
         intruder.client.get("/api/v1/transactions", params={"account_id": account}),
         intruder.client.get("/api/v1/transactions", params={"q": canary}),
     ]
-    assert [r.status_code for r in by_body] == [404, 404, 200, 200]
+    assert [r.status_code for r in by_body] == [404, 404, 404, 200, 200]
     assert all(canary not in r.text for r in by_body)
 
     # Nothing changed for the victim.
