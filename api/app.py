@@ -23,6 +23,7 @@ from api.auth import jwt_auth
 from api.errors import EXCEPTION_HANDLERS, SECURITY_HEADERS
 from api.health import health, ready
 from api.households import HouseholdController
+from api.reconciliation import ReconciliationController
 from api.requests import access_log, refuse_duplicate_keys
 from api.services import Services
 from api.transactions import TransactionController
@@ -95,6 +96,7 @@ def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
         route_handlers=[
             AccountController,
             TransactionController,
+            ReconciliationController,
             UserController,
             HouseholdController,
             health,

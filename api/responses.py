@@ -74,6 +74,10 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     competing_changes: list[dict[str, object]] | None = None
     balance: str | None = None
     minimum_balance: str | None = None
+    difference: str | None = None  # reconciliation-mismatch
+    ledger_balance: str | None = None
+    statement_balance: str | None = None
+    candidates: list[dict[str, object]] | None = None
 
 
 def problem_spec(description: str) -> ResponseSpec:

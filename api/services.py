@@ -13,6 +13,7 @@ from commands.application import Ledger, event_store_env
 from commands.households import HouseholdCommands
 from commands.idempotency import IdempotencyStore
 from commands.personal_tokens import PersonalTokens
+from commands.reconciliation import Reconciliations
 from commands.tokens import TokenService
 from commands.transactions import TransactionCommands
 from commands.users import UserCommands
@@ -36,6 +37,7 @@ class Services:
     households: HouseholdCommands
     tokens: TokenService
     idempotency: IdempotencyStore
+    reconciliations: Reconciliations
     personal_tokens: PersonalTokens
     reads: ReadStore
     auth_pool: ConnectionPool[Any]
@@ -82,6 +84,7 @@ class Services:
             households=HouseholdCommands(ledger, tokens),
             tokens=tokens,
             idempotency=IdempotencyStore(auth_pool),
+            reconciliations=Reconciliations(ledger),
             personal_tokens=PersonalTokens(tokens),
             reads=reads,
             auth_pool=auth_pool,

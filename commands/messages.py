@@ -209,3 +209,22 @@ class ChangeMemberRole(Command, kw_only=True):
 
 class SwitchHousehold(Command, kw_only=True):
     household_id: UUID
+
+
+# --- reconciliation -----------------------------------------------------------------
+
+SignedAmount = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^-?[0-9]{1,15}(\.[0-9]{1,4})?$",
+        description="A decimal string, negative for an overdrawn or owed balance.",
+        examples=["1957.90"],
+    ),
+]
+
+
+class ReconcileAccount(Command, kw_only=True):
+    """A bank statement: the closing balance the bank shows at the end of a date."""
+
+    closing_date: dt.date
+    closing_balance: SignedAmount

@@ -8,6 +8,7 @@ store refuses the second append at the same (account id, version).
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID
@@ -108,6 +109,7 @@ class Account(Aggregate):
         self.owner_id: UUID | None = None
         self.default_access = AccessLevel.FULL
         self.member_access: dict[str, AccessLevel] = {}
+        self.reconciled_until: date | None = None
 
     def assign_owner(self, owner_id: UUID) -> None:
         """The member who opened the account; they always have full access."""
@@ -185,6 +187,19 @@ class Account(Aggregate):
     @event("PostingReversed")
     def _posting_reversed(self, transaction_id: UUID, amount: Decimal) -> None:
         self.balance -= amount
+
+    def reconcile(self, statement_id: UUID, closing_date: date, closing_balance: Money, count: int) -> None:
+        """Record that a bank statement's closing balance matched the ledger on that date."""
+        self.check_open()
+        if closing_balance.currency != self.currency:
+            raise CurrencyMismatchError(f"account {self.id} holds {self.currency}")
+        self._reconciled(statement_id, closing_date, closing_balance.amount, count)
+
+    @event("Reconciled")
+    def _reconciled(
+        self, statement_id: UUID, closing_date: date, closing_balance: Decimal, count: int
+    ) -> None:
+        self.reconciled_until = closing_date
 
     def check_open(self) -> None:
         if self.is_closed:

@@ -147,9 +147,12 @@ class Transaction(Aggregate):
         self.tags = list(tags)
         self.notes = notes
         self.status = Status(status)
+        self.reconciled_by: UUID | None = None  # the bank statement that confirmed it
 
     def edit(self, changes: dict[str, Any]) -> None:
         self.check_not_cancelled()
+        if "date" in changes:
+            self.check_not_reconciled("change its date")
         self._edited(check_edit(changes))
 
     @event("Edited")
@@ -182,6 +185,7 @@ class Transaction(Aggregate):
 
     def dispute(self, reason: str) -> None:
         self.check_transition(Status.DISPUTED)
+        self.check_not_reconciled("be disputed")
         self._disputed(check_text("reason", reason) or "")
 
     @event("Disputed")
@@ -190,11 +194,28 @@ class Transaction(Aggregate):
 
     def cancel(self, reason: str) -> None:
         self.check_transition(Status.CANCELLED)
+        self.check_not_reconciled("be cancelled")
         self._cancelled(check_text("reason", reason) or "")
 
     @event("Cancelled")
     def _cancelled(self, reason: str) -> None:
         self.status = Status.CANCELLED
+
+    def reconcile(self, statement_id: UUID) -> None:
+        """Confirmed by a bank statement: it must be posted and not reconciled already."""
+        if self.status is not Status.POSTED:
+            raise IllegalTransitionError(f"a {self.status} transaction cannot be reconciled")
+        if self.reconciled_by is not None:
+            raise IllegalTransitionError("the transaction is reconciled already")
+        self._reconciled(statement_id)
+
+    @event("Reconciled")
+    def _reconciled(self, statement_id: UUID) -> None:
+        self.reconciled_by = statement_id
+
+    def check_not_reconciled(self, what: str) -> None:
+        if getattr(self, "reconciled_by", None) is not None:
+            raise IllegalTransitionError(f"a reconciled transaction cannot {what}: the bank confirmed it")
 
     def check_transition(self, to: Status) -> None:
         if to not in TRANSITIONS[self.status]:

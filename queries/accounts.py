@@ -48,6 +48,7 @@ def _view(row: dict[str, Any], viewer: UUID | None = None) -> AccountView:
         owner_id=row["owner_id"],
         sharing=SharingView(default=row["default_access"], members=dict(row["member_access"])),
         your_access=access_of(row, viewer),
+        reconciled_until=row["reconciled_until"],
     )
 
 

@@ -92,6 +92,7 @@ def _view(row: dict[str, Any]) -> TransactionView:
         currency=row["currency"],
         account_id=row["account_id"],
         to_account_id=row["to_account_id"],
+        reconciled=row["reconciled"],
         recorded_at=row["recorded_at"],
         updated_at=row["updated_at"],
     )
@@ -137,3 +138,42 @@ def get_transaction(
     if row is None:
         raise NotFoundError(f"no transaction {transaction_id}")
     return _view(row)
+
+
+def unreconciled_until(
+    store: ReadStore, household_id: UUID, account_id: UUID, closing_date: dt.date, viewer: UUID | None
+) -> list[UUID]:
+    """Posted transactions of the account, dated up to the closing date, not yet confirmed."""
+    where, params = _where(
+        household_id, TransactionFilter(account_id=account_id, date_to=closing_date), viewer
+    )
+    with store.cursor() as curs:
+        curs.execute(
+            f"SELECT transaction_id FROM {S}.transactions t WHERE {where}"  # noqa: S608 - clauses are constants
+            " AND status = 'posted' AND NOT reconciled ORDER BY date, recorded_at",
+            params,
+        )
+        return [row["transaction_id"] for row in curs.fetchall()]
+
+
+def reconciliation_candidates(
+    store: ReadStore,
+    household_id: UUID,
+    account_id: UUID,
+    closing_date: dt.date,
+    difference: Decimal,
+    viewer: UUID | None,
+) -> list[TransactionView]:
+    """What may explain a difference: pending or disputed entries up to the closing date,
+    entries of the following week, and entries of exactly the difference."""
+    where, params = _where(household_id, TransactionFilter(account_id=account_id), viewer)
+    with store.cursor() as curs:
+        curs.execute(
+            f"SELECT * FROM {S}.transactions t WHERE {where} AND NOT reconciled"  # noqa: S608
+            " AND status <> 'cancelled' AND ("
+            " (status IN ('pending', 'disputed') AND date <= %s)"
+            " OR (date > %s AND date <= %s + 7) OR amount = %s)"
+            " ORDER BY date, recorded_at LIMIT 20",
+            (*params, closing_date, closing_date, closing_date, abs(difference)),
+        )
+        return [_view(row) for row in curs.fetchall()]

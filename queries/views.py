@@ -29,6 +29,7 @@ class AccountView(msgspec.Struct, kw_only=True):
     owner_id: UUID | None
     sharing: SharingView
     your_access: str
+    reconciled_until: dt.date | None
 
 
 class BalanceView(msgspec.Struct, kw_only=True):
@@ -54,6 +55,7 @@ class TransactionView(msgspec.Struct, kw_only=True):
     currency: str
     account_id: UUID
     to_account_id: UUID | None
+    reconciled: bool
     recorded_at: dt.datetime
     updated_at: dt.datetime
 

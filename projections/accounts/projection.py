@@ -19,7 +19,7 @@ def sharing_json(e: Account.SharingChanged) -> Jsonb:
 
 class AccountsProjection(Projection):
     name = "accounts"
-    schema_version = 2
+    schema_version = 3
     sql_package = "projections.accounts"
     handles = (
         Account.Opened,
@@ -29,6 +29,7 @@ class AccountsProjection(Projection):
         Account.PostingReversed,
         Account.OwnerAssigned,
         Account.SharingChanged,
+        Account.Reconciled,
         Transaction.Recorded,
         Transaction.Edited,
         Transaction.Recategorised,
@@ -77,6 +78,10 @@ class AccountsProjection(Projection):
         self._update_account(
             curs, e, "default_access = %s, member_access = %s", str(e.default_access), sharing_json(e)
         )
+
+    @apply.register
+    def _(self, e: Account.Reconciled, curs: Cursor[Any]) -> None:
+        self._update_account(curs, e, "reconciled_until = %s", e.closing_date)
 
     @apply.register
     def _(self, e: Transaction.Recorded, curs: Cursor[Any]) -> None:

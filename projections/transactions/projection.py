@@ -18,7 +18,7 @@ EDITABLE_COLUMNS = ("description", "merchant", "date", "tags", "notes")
 
 class TransactionsProjection(Projection):
     name = "transactions"
-    schema_version = 2
+    schema_version = 3
     sql_package = "projections.transactions"
     handles = (
         Account.Opened,
@@ -30,6 +30,7 @@ class TransactionsProjection(Projection):
         Transaction.Posted,
         Transaction.Disputed,
         Transaction.Cancelled,
+        Transaction.Reconciled,
     )
 
     @singledispatchmethod
@@ -94,6 +95,10 @@ class TransactionsProjection(Projection):
     @apply.register
     def _(self, e: Transaction.Cancelled, curs: Cursor[Any]) -> None:
         self._update(curs, e, "status = %s", "cancelled")
+
+    @apply.register
+    def _(self, e: Transaction.Reconciled, curs: Cursor[Any]) -> None:
+        self._update(curs, e, "reconciled = %s", True)
 
     def _access(self, curs: Cursor[Any], e: Any, assignments: str, *values: Any) -> None:
         curs.execute(

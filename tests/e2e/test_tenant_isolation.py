@@ -21,6 +21,7 @@ pytestmark = pytest.mark.e2e
 BODIES: dict[str, dict[str, Any] | None] = {
     "renameAccount": {"name": "Stolen"},
     "shareAccount": {"default": "none"},
+    "reconcileAccount": {"closing_date": "2026-12-31", "closing_balance": "77.00"},
     "closeAccount": None,
     "getAccount": None,
     "getAccountBalance": None,

@@ -81,6 +81,7 @@ def test_the_stored_log_replays_to_the_expected_state() -> None:
     assert (private.owner_id, private.default_access) == (UUID(int=10), "none")
     assert private.access_for(UUID(int=11)) == "view"
     assert aggregates["Account:Main"].access_for(UUID(int=99)) == "full"  # opened before sharing
+    assert str(aggregates["Account:Reconciled"].reconciled_until) == "2026-02-28"
     owner = aggregates["User:fixture@example.org"]
     assert (owner.role, owner.status, owner.display_name, owner.email_verified) == (
         "premium",
@@ -93,7 +94,9 @@ def test_the_stored_log_replays_to_the_expected_state() -> None:
     assert list(home.members.values()) == ["family_owner"]
     transactions = [a for a in replay().values() if isinstance(a, transaction.Transaction)]
     cancelled = [t for t in transactions if t.status == "cancelled"]
-    assert len(transactions) == 3
+    assert all(t.reconciled_by is None for t in transactions if t.description != "Statement line")
+    assert len(transactions) == 4
+    assert [t.reconciled_by for t in transactions if t.description == "Statement line"] == [UUID(int=21)]
     assert [(t.description, t.category, str(t.date), t.tags) for t in cancelled] == [
         ("Groceries!", "household", "2026-01-04", ["a", "b"])
     ]
