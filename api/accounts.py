@@ -10,13 +10,11 @@ from litestar import Controller, Response, delete, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from api.auth import Principal, can_write
+from api.auth import can_write
 from api.consistency import TokenHeader, TokenQuery, read_after
 from api.idempotency import idempotency_key
 from api.responses import Accepted, accepted, command, expected_version, query
-from api.services import Services
-from api.tenancy import caller, household, services
-from commands.idempotency_key import IdempotencyKey
+from api.tenancy import Caller, household_caller
 from commands.messages import OpenAccount, RenameAccount, ShareAccount
 from queries import accounts as q
 from queries.db import ACCOUNTS_SCHEMA
@@ -33,10 +31,8 @@ IfMatch = Annotated[
 ]
 WRITE = [can_write]  # read_only members may query, not command
 DEPENDENCIES = {
-    "household": Provide(household, sync_to_thread=False),
-    "me": Provide(caller, sync_to_thread=False),
     "idem": Provide(idempotency_key),
-    "services": Provide(services, sync_to_thread=False),
+    "c": Provide(household_caller, sync_to_thread=False),
 }
 
 
@@ -49,16 +45,13 @@ class AccountCommandHandlers:
     def open_account(
         self,
         data: JSONBody[OpenAccount],
-        household: NamedDependency[UUID],
-        services: NamedDependency[Services],
-        me: NamedDependency[Principal],
-        idem: NamedDependency[IdempotencyKey | None],
+        c: NamedDependency[Caller],
     ) -> Response[Accepted]:
         """Open an account (asset, liability, income, expense or equity) in one currency.
 
         `minimum_balance` (e.g. "0") makes the ledger refuse any posting that would take the
         balance below it, even under concurrent writers."""
-        result = services.idempotency.run(idem, lambda: services.accounts.open(household, data, me.user_id))
+        result = c.run(lambda: c.services.accounts.open(c.household, data, c.user_id))
         return accepted(result, 201, f"{self.path}/{result.id}")
 
     @command(put, "/{account_id:uuid}", "renameAccount", guards=WRITE)
@@ -66,18 +59,14 @@ class AccountCommandHandlers:
         self,
         account_id: FromPath[UUID],
         data: JSONBody[RenameAccount],
-        household: NamedDependency[UUID],
-        services: NamedDependency[Services],
-        me: NamedDependency[Principal],
-        idem: NamedDependency[IdempotencyKey | None],
+        c: NamedDependency[Caller],
         if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Rename an account."""
         return accepted(
-            services.idempotency.run(
-                idem,
-                lambda: services.accounts.rename(
-                    household, account_id, data, expected_version(if_match), me.user_id
+            c.run(
+                lambda: c.services.accounts.rename(
+                    c.household, account_id, data, expected_version(if_match), c.user_id
                 ),
             )
         )
@@ -87,37 +76,26 @@ class AccountCommandHandlers:
         self,
         account_id: FromPath[UUID],
         data: JSONBody[ShareAccount],
-        household: NamedDependency[UUID],
-        services: NamedDependency[Services],
-        me: NamedDependency[Principal],
-        idem: NamedDependency[IdempotencyKey | None],
+        c: NamedDependency[Caller],
     ) -> Response[Accepted]:
         """Decide what other household members may do with your account: `none` (private:
         the account and its transactions are invisible to them), `view`, `annotate`
         (describe, tag and categorise its transactions) or `full`; a default plus
         per-member exceptions. Only the account's owner may change this."""
-        return accepted(
-            services.idempotency.run(
-                idem, lambda: services.accounts.share(household, account_id, data, me.user_id)
-            )
-        )
+        return accepted(c.run(lambda: c.services.accounts.share(c.household, account_id, data, c.user_id)))
 
     @command(delete, "/{account_id:uuid}", "closeAccount", guards=WRITE)
     def close_account(
         self,
         account_id: FromPath[UUID],
-        household: NamedDependency[UUID],
-        services: NamedDependency[Services],
-        me: NamedDependency[Principal],
-        idem: NamedDependency[IdempotencyKey | None],
+        c: NamedDependency[Caller],
         if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Close an account; its balance must be zero. A closed account takes no postings."""
         return accepted(
-            services.idempotency.run(
-                idem,
-                lambda: services.accounts.close(
-                    household, account_id, expected_version(if_match), me.user_id
+            c.run(
+                lambda: c.services.accounts.close(
+                    c.household, account_id, expected_version(if_match), c.user_id
                 ),
             )
         )
@@ -129,37 +107,31 @@ class AccountQueryHandlers:
     @query("/", "listAccounts")
     def list_accounts(
         self,
-        household: NamedDependency[UUID],
-        services: NamedDependency[Services],
-        me: NamedDependency[Principal],
+        c: NamedDependency[Caller],
         token: TokenHeader = None,
         after: TokenQuery = None,
     ) -> list[AccountView]:
         """The household's accounts with their current balances (debit-positive)."""
-        read_after(services, (ACCOUNTS_SCHEMA,), token, after)
-        return q.list_accounts(services.reads, household, me.user_id)
+        read_after(c.services, (ACCOUNTS_SCHEMA,), token, after)
+        return q.list_accounts(c.services.reads, c.household, c.user_id)
 
     @query("/{account_id:uuid}", "getAccount")
     def get_account(
         self,
         account_id: FromPath[UUID],
-        household: NamedDependency[UUID],
-        services: NamedDependency[Services],
-        me: NamedDependency[Principal],
+        c: NamedDependency[Caller],
         token: TokenHeader = None,
         after: TokenQuery = None,
     ) -> AccountView:
         """One account."""
-        read_after(services, (ACCOUNTS_SCHEMA,), token, after)
-        return q.get_account(services.reads, household, account_id, me.user_id)
+        read_after(c.services, (ACCOUNTS_SCHEMA,), token, after)
+        return q.get_account(c.services.reads, c.household, account_id, c.user_id)
 
     @query("/{account_id:uuid}/balance", "getAccountBalance")
     def get_balance(
         self,
         account_id: FromPath[UUID],
-        household: NamedDependency[UUID],
-        services: NamedDependency[Services],
-        me: NamedDependency[Principal],
+        c: NamedDependency[Caller],
         as_of: Annotated[
             dt.date | None, QueryParameter(required=False, description="Balance at the end of this date.")
         ] = None,
@@ -168,8 +140,8 @@ class AccountQueryHandlers:
     ) -> BalanceView:
         """The balance from the postings dated on or before `as_of` (today's when absent);
         cancelled transactions are left out."""
-        read_after(services, (ACCOUNTS_SCHEMA,), token, after)
-        return q.balance(services.reads, household, account_id, as_of, me.user_id)
+        read_after(c.services, (ACCOUNTS_SCHEMA,), token, after)
+        return q.balance(c.services.reads, c.household, account_id, as_of, c.user_id)
 
 
 class AccountController(AccountCommandHandlers, AccountQueryHandlers, Controller):

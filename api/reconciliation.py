@@ -13,10 +13,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from api.accounts import DEPENDENCIES, WRITE
-from api.auth import Principal
 from api.responses import CONSISTENCY_HEADER, command
-from api.services import Services
-from commands.idempotency_key import IdempotencyKey
+from api.tenancy import Caller
 from commands.messages import ReconcileAccount
 from commands.reconciliation import ReconciliationMismatchError
 from ledger.money import Money, parse_amount
@@ -43,27 +41,24 @@ class ReconciliationController(Controller):
         self,
         account_id: FromPath[UUID],
         data: JSONBody[ReconcileAccount],
-        household: NamedDependency[UUID],
-        services: NamedDependency[Services],
-        me: NamedDependency[Principal],
-        idem: NamedDependency[IdempotencyKey | None],
+        c: NamedDependency[Caller],
     ) -> Response[Reconciled]:
         """Reconcile against a statement. If the ledger's balance at the end of `closing_date`
         equals `closing_balance`, the posted transactions up to that date are marked
         reconciled (they can no longer be cancelled, disputed or re-dated). Otherwise the
         answer is 409 with the `difference` and `candidates` that may explain it (pending or
         disputed entries, entries of the next week, entries of exactly the difference)."""
-        reads = services.reads
+        reads = c.services.reads
         wait_for(
-            reads, (ACCOUNTS_SCHEMA, TRANSACTIONS_SCHEMA), head(reads), services.settings.consistency_wait
+            reads, (ACCOUNTS_SCHEMA, TRANSACTIONS_SCHEMA), head(reads), c.services.settings.consistency_wait
         )
-        account = qa.get_account(reads, household, account_id, me.user_id)
+        account = qa.get_account(reads, c.household, account_id, c.user_id)
         statement = Money.of(parse_amount(data.closing_balance, account.currency), account.currency)
-        ledger = Decimal(qa.balance(reads, household, account_id, data.closing_date, me.user_id).balance)
+        ledger = Decimal(qa.balance(reads, c.household, account_id, data.closing_date, c.user_id).balance)
         if ledger != statement.amount:
             difference = statement.amount - ledger
             candidates = qt.reconciliation_candidates(
-                reads, household, account_id, data.closing_date, difference, me.user_id
+                reads, c.household, account_id, data.closing_date, difference, c.user_id
             )
             raise ReconciliationMismatchError(
                 f"the statement shows {statement.amount}, the ledger {ledger} on {data.closing_date}",
@@ -72,12 +67,11 @@ class ReconciliationController(Controller):
                 statement_balance=str(statement.amount),
                 candidates=msgspec.to_builtins(candidates),
             )
-        ids = qt.unreconciled_until(reads, household, account_id, data.closing_date, me.user_id)
-        reconcile = services.reconciliations.reconcile
-        result = services.idempotency.run(
-            idem,
+        ids = qt.unreconciled_until(reads, c.household, account_id, data.closing_date, c.user_id)
+        reconcile = c.services.reconciliations.reconcile
+        result = c.run(
             lambda: reconcile(
-                household, account_id, data.closing_date, data.closing_balance, ids, me.user_id
+                c.household, account_id, data.closing_date, data.closing_balance, ids, c.user_id
             ),
         )
         body = Reconciled(

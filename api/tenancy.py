@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -9,6 +11,8 @@ from litestar import Request
 
 from api.auth import Principal, principal
 from api.services import Services
+from commands.idempotency_key import IdempotencyKey
+from commands.write_path import Appended
 
 
 def household(request: Request[Any, Any, Any]) -> UUID:
@@ -18,6 +22,32 @@ def household(request: Request[Any, Any, Any]) -> UUID:
 
 def caller(request: Request[Any, Any, Any]) -> Principal:
     return principal(request)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """What a handler of household data needs: who calls (and for which household), the
+    services, and the request's idempotency key."""
+
+    principal: Principal
+    services: Services
+    idempotency: IdempotencyKey | None
+
+    @property
+    def household(self) -> UUID:
+        return self.principal.household_id
+
+    @property
+    def user_id(self) -> UUID:
+        return self.principal.user_id
+
+    def run(self, command: Callable[[], Appended]) -> Appended:
+        """Run a command once per Idempotency-Key (every time without one)."""
+        return self.services.idempotency.run(self.idempotency, command)
+
+
+def household_caller(request: Request[Any, Any, Any], idem: IdempotencyKey | None) -> Caller:
+    return Caller(principal(request), request.app.state.services, idem)
 
 
 def services(request: Request[Any, Any, Any]) -> Services:

@@ -12,7 +12,6 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from api.accounts import DEPENDENCIES, WRITE, IfMatch
-from api.auth import Principal
 from api.consistency import TokenHeader, TokenQuery, read_after
 from api.responses import (
     CONSISTENCY_HEADER,
@@ -23,8 +22,7 @@ from api.responses import (
     expected_version,
     query,
 )
-from api.services import Services
-from commands.idempotency_key import IdempotencyKey
+from api.tenancy import Caller
 from commands.messages import EditTransaction, Reason, Recategorise, RecordTransaction, RecordTransactions
 from ledger.errors import InvalidInputError
 from queries import transactions as q
@@ -54,34 +52,26 @@ class TransactionCommandHandlers:
     def record(
         self,
         data: JSONBody[RecordTransaction],
-        household: NamedDependency[UUID],
-        services: NamedDependency[Services],
-        me: NamedDependency[Principal],
-        idem: NamedDependency[IdempotencyKey | None],
+        c: NamedDependency[Caller],
     ) -> Response[Accepted]:
         """Record an expense, an income, or a transfer between two of the household's accounts.
 
         `amount` is a positive decimal string in the account's currency. The ledger stores
         balanced double-entry postings: an expense moves money from `account_id` to the
         category's expense account, an income the other way, a transfer to `to_account_id`."""
-        result = services.idempotency.run(
-            idem, lambda: services.transactions.record(household, data, me.user_id)
-        )
+        result = c.run(lambda: c.services.transactions.record(c.household, data, c.user_id))
         return accepted(result, 201, f"{self.path}/{result.id}")
 
     @command(post, "/bulk", "recordTransactions", 201, guards=WRITE)
     def record_many(
         self,
         data: JSONBody[RecordTransactions],
-        household: NamedDependency[UUID],
-        services: NamedDependency[Services],
-        me: NamedDependency[Principal],
-        idem: NamedDependency[IdempotencyKey | None],
+        c: NamedDependency[Caller],
     ) -> Response[BulkAccepted]:
         """Record up to 1,000 transactions in one append: all or none. A refused item is
         named by its position (`item`) in the problem document; nothing is recorded then."""
-        record = services.transactions.record_many
-        result = services.idempotency.run(idem, lambda: record(household, data.transactions, me.user_id))
+        record = c.services.transactions.record_many
+        result = c.run(lambda: record(c.household, data.transactions, c.user_id))
         body = BulkAccepted(
             ids=list(result.created[: len(data.transactions)]), consistency_token=result.position
         )
@@ -92,95 +82,66 @@ class TransactionCommandHandlers:
         self,
         transaction_id: FromPath[UUID],
         data: JSONBody[EditTransaction],
-        household: NamedDependency[UUID],
-        services: NamedDependency[Services],
-        me: NamedDependency[Principal],
-        idem: NamedDependency[IdempotencyKey | None],
+        c: NamedDependency[Caller],
         if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Change description, merchant, date, tags or notes. Send `If-Match: <version>`:
         if someone changed the transaction since, the answer is 409 with their changes."""
         version = expected_version(if_match)
-        edit = services.transactions.edit
-        return accepted(
-            services.idempotency.run(idem, lambda: edit(household, transaction_id, data, version, me.user_id))
-        )
+        edit = c.services.transactions.edit
+        return accepted(c.run(lambda: edit(c.household, transaction_id, data, version, c.user_id)))
 
     @command(put, "/{transaction_id:uuid}/category", "recategoriseTransaction", guards=WRITE)
     def recategorise(
         self,
         transaction_id: FromPath[UUID],
         data: JSONBody[Recategorise],
-        household: NamedDependency[UUID],
-        services: NamedDependency[Services],
-        me: NamedDependency[Principal],
-        idem: NamedDependency[IdempotencyKey | None],
+        c: NamedDependency[Caller],
         if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Put the transaction in another category (its counter-posting moves with it)."""
         version = expected_version(if_match)
-        move = services.transactions.recategorise
-        return accepted(
-            services.idempotency.run(idem, lambda: move(household, transaction_id, data, version, me.user_id))
-        )
+        move = c.services.transactions.recategorise
+        return accepted(c.run(lambda: move(c.household, transaction_id, data, version, c.user_id)))
 
     @command(post, "/{transaction_id:uuid}/post", "postTransaction", guards=WRITE)
     def post_(
         self,
         transaction_id: FromPath[UUID],
-        household: NamedDependency[UUID],
-        services: NamedDependency[Services],
-        me: NamedDependency[Principal],
-        idem: NamedDependency[IdempotencyKey | None],
+        c: NamedDependency[Caller],
         if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Confirm a pending transaction, or resolve a dispute in its favour."""
         version = expected_version(if_match)
-        post_it = services.transactions.post
-        return accepted(
-            services.idempotency.run(idem, lambda: post_it(household, transaction_id, version, me.user_id))
-        )
+        post_it = c.services.transactions.post
+        return accepted(c.run(lambda: post_it(c.household, transaction_id, version, c.user_id)))
 
     @command(post, "/{transaction_id:uuid}/dispute", "disputeTransaction", guards=WRITE)
     def dispute(
         self,
         transaction_id: FromPath[UUID],
         data: JSONBody[Reason],
-        household: NamedDependency[UUID],
-        services: NamedDependency[Services],
-        me: NamedDependency[Principal],
-        idem: NamedDependency[IdempotencyKey | None],
+        c: NamedDependency[Caller],
         if_match: IfMatch = None,
     ) -> Response[Accepted]:
         """Dispute a posted transaction."""
         version = expected_version(if_match)
-        dispute = services.transactions.dispute
-        return accepted(
-            services.idempotency.run(
-                idem, lambda: dispute(household, transaction_id, data, version, me.user_id)
-            )
-        )
+        dispute = c.services.transactions.dispute
+        return accepted(c.run(lambda: dispute(c.household, transaction_id, data, version, c.user_id)))
 
     @command(delete, "/{transaction_id:uuid}", "cancelTransaction", guards=WRITE)
     def cancel(
         self,
         transaction_id: FromPath[UUID],
-        household: NamedDependency[UUID],
-        services: NamedDependency[Services],
-        me: NamedDependency[Principal],
-        idem: NamedDependency[IdempotencyKey | None],
+        c: NamedDependency[Caller],
         if_match: IfMatch = None,
         reason: Annotated[str, QueryParameter(name="reason", required=False, max_length=500)] = "",
     ) -> Response[Accepted]:
         """Cancel a transaction: its postings leave the balances; the history keeps it."""
         version = expected_version(if_match)
-        cancel = services.transactions.cancel
+        cancel = c.services.transactions.cancel
         why = Reason(reason=reason)
-        return accepted(
-            services.idempotency.run(
-                idem, lambda: cancel(household, transaction_id, why, version, me.user_id)
-            )
-        )
+        return accepted(c.run(lambda: cancel(c.household, transaction_id, why, version, c.user_id)))
 
 
 def _amount(value: str | None) -> Decimal | None:
@@ -196,9 +157,7 @@ class TransactionQueryHandlers:
     @query("/", "listTransactions")
     def list_(
         self,
-        household: NamedDependency[UUID],
-        services: NamedDependency[Services],
-        me: NamedDependency[Principal],
+        c: NamedDependency[Caller],
         account_id: FromQuery[UUID | None] = None,
         date_from: FromQuery[dt.date | None] = None,
         date_to: FromQuery[dt.date | None] = None,
@@ -215,7 +174,7 @@ class TransactionQueryHandlers:
     ) -> TransactionPage:
         """Transactions newest first, filtered (all filters combine); `q` searches description,
         merchant, notes and category. Follow `next_cursor` for the next page."""
-        read_after(services, (TRANSACTIONS_SCHEMA,), token, after)
+        read_after(c.services, (TRANSACTIONS_SCHEMA,), token, after)
         filters = q.TransactionFilter(
             account_id=account_id,
             date_from=date_from,
@@ -227,21 +186,19 @@ class TransactionQueryHandlers:
             max_amount=_amount(max_amount),
             text=q_,
         )
-        return q.list_transactions(services.reads, household, filters, limit, cursor, me.user_id)
+        return q.list_transactions(c.services.reads, c.household, filters, limit, cursor, c.user_id)
 
     @query("/{transaction_id:uuid}", "getTransaction")
     def get_one(
         self,
         transaction_id: FromPath[UUID],
-        household: NamedDependency[UUID],
-        services: NamedDependency[Services],
-        me: NamedDependency[Principal],
+        c: NamedDependency[Caller],
         token: TokenHeader = None,
         after: TokenQuery = None,
     ) -> TransactionView:
         """One transaction."""
-        read_after(services, (TRANSACTIONS_SCHEMA,), token, after)
-        return q.get_transaction(services.reads, household, transaction_id, me.user_id)
+        read_after(c.services, (TRANSACTIONS_SCHEMA,), token, after)
+        return q.get_transaction(c.services.reads, c.household, transaction_id, c.user_id)
 
 
 class TransactionController(TransactionCommandHandlers, TransactionQueryHandlers, Controller):
