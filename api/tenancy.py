@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Request
+from litestar.di import NamedDependency
 
 from api.auth import Principal, principal
 from api.services import Services
@@ -46,7 +47,7 @@ class Caller:
         return self.services.idempotency.run(self.idempotency, command)
 
 
-def household_caller(request: Request[Any, Any, Any], idem: IdempotencyKey | None) -> Caller:
+def household_caller(request: Request[Any, Any, Any], idem: NamedDependency[IdempotencyKey | None]) -> Caller:
     return Caller(principal(request), request.app.state.services, idem)
 
 
