@@ -17,6 +17,7 @@ from api.responses import CONSISTENCY_HEADER, command
 from api.tenancy import Caller
 from commands.messages import ReconcileAccount
 from commands.reconciliation import ReconciliationMismatchError
+from commands.write_path import Appended
 from ledger.money import Money, parse_amount
 from queries import accounts as qa
 from queries import transactions as qt
@@ -48,6 +49,9 @@ class ReconciliationController(Controller):
         reconciled (they can no longer be cancelled, disputed or re-dated). Otherwise the
         answer is 409 with the `difference` and `candidates` that may explain it (pending or
         disputed entries, entries of the next week, entries of exactly the difference)."""
+        earlier = c.services.idempotency.find(c.idempotency) if c.idempotency else None
+        if earlier is not None:  # a retry answers as the first attempt did, whatever came since
+            return answer(account_id, data.closing_date, earlier)
         reads = c.services.reads
         wait_for(
             reads, (ACCOUNTS_SCHEMA, TRANSACTIONS_SCHEMA), head(reads), c.services.settings.consistency_wait
@@ -74,10 +78,14 @@ class ReconciliationController(Controller):
                 c.household, account_id, data.closing_date, data.closing_balance, ids, c.user_id
             ),
         )
-        body = Reconciled(
-            account_id=account_id,
-            closing_date=data.closing_date,
-            reconciled=len(ids),
-            consistency_token=result.position,
-        )
-        return Response(body, headers={CONSISTENCY_HEADER: str(result.position)})
+        return answer(account_id, data.closing_date, result)
+
+
+def answer(account_id: UUID, closing_date: dt.date, result: Appended) -> Response[Reconciled]:
+    body = Reconciled(
+        account_id=account_id,
+        closing_date=closing_date,
+        reconciled=result.events - 1,  # one event per confirmed transaction, one on the account
+        consistency_token=result.position,
+    )
+    return Response(body, headers={CONSISTENCY_HEADER: str(result.position)})

@@ -52,9 +52,8 @@ class IdempotencyStore:
                 (row[3], row[4]),
             ).fetchone()
         created = tuple(UUID(str(i)) for i, v in zip(row[3], row[4], strict=True) if v == 1)
-        return Appended(
-            UUID(str(row[1])), int(row[2]), int(position[0]) if position and position[0] else 0, created
-        )
+        found = int(position[0]) if position and position[0] else 0
+        return Appended(UUID(str(row[1])), int(row[2]), found, created, len(row[3]))
 
     def run(self, key: IdempotencyKey | None, command: Callable[[], Appended]) -> Appended:
         """Run a command once per key: a repeat answers what the first attempt answered."""

@@ -30,6 +30,7 @@ class Appended:
     version: int
     position: int
     created: tuple[UUID, ...] = ()  # aggregates this append created, in order
+    events: int = 0  # how many events the append stored
 
 
 def key_taken(app: Ledger, key: Any) -> bool:
@@ -70,4 +71,4 @@ def append(app: Ledger, subject: Aggregate, *others: Aggregate) -> Appended:
     created = tuple(
         r.domain_event.originator_id for r in recordings if r.domain_event.originator_version == 1
     )
-    return Appended(subject.id, subject.version, position, created)
+    return Appended(subject.id, subject.version, position, created, len(recordings))

@@ -61,3 +61,17 @@ def test_a_mismatch_reports_the_difference_and_the_candidates(client: httpx.Clie
     assert [c["id"] for c in problem["candidates"]] == [pending["id"]]
     listed = client.get("/api/v1/transactions", params={"account_id": account}).json()["items"]
     assert not any(t["reconciled"] for t in listed)  # nothing changed
+
+
+def test_a_retried_reconciliation_answers_as_the_first(client: httpx.Client) -> None:
+    account = client.post("/api/v1/accounts", json={"name": "Retry", "currency": "EUR"}).json()["id"]
+    client.post("/api/v1/transactions", json=entry(account, "income", "5.00", "2026-10-01"))
+    statement = {"closing_date": "2026-10-31", "closing_balance": "5.00"}
+    key = {"Idempotency-Key": f"statement-{account}"}
+    first = client.post(f"/api/v1/accounts/{account}/reconciliations", json=statement, headers=key)
+    # Meanwhile a late entry dated inside the statement period arrives.
+    client.post("/api/v1/transactions", json=entry(account, "income", "1.00", "2026-10-15"))
+    again = client.post(f"/api/v1/accounts/{account}/reconciliations", json=statement, headers=key)
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert first.json() == again.json()
+    assert first.json()["reconciled"] == 1
