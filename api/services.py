@@ -18,9 +18,8 @@ from commands.tokens import TokenService
 from commands.transactions import TransactionCommands
 from commands.users import UserCommands
 from ops.settings import Settings
-from projections.rebuild import rebuild_if_outdated
+from projections.rebuild import prepare
 from projections.registry import PROJECTIONS
-from projections.runner import ProjectionRunner
 from projections.supervisor import Supervisor
 from queries.db import ReadStore
 
@@ -57,13 +56,10 @@ class Services:
             )
         )
         for projection in PROJECTIONS.values():  # create or upgrade read models before serving
-            if rebuild_if_outdated(projection, conninfo):
+            if prepare(projection, conninfo):
                 log.warning(
-                    "read model %s was rebuilt for schema version %s",
-                    projection.name,
-                    projection.schema_version,
+                    "read model %s rebuilt for schema version %s", projection.name, projection.schema_version
                 )
-            ProjectionRunner(projection, conninfo).close()
         reads = ReadStore(conninfo, settings.db_pool_size)
         reads.open()
         auth_pool: ConnectionPool[Any] = ConnectionPool(

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from psycopg.sql import SQL, Identifier
 
 from projections.base import EVENTS_TABLE, Projection
-from projections.runner import ProjectionRunner, connect, take_lock
+from projections.runner import ProjectionRunner, connect, ensure_schema, take_lock
 
 Progress = Callable[[int, int], None]
 
@@ -70,10 +70,13 @@ def stored_schema_version(projection: type[Projection], conninfo: str) -> int | 
     return None if row is None or row[0] is None else int(row[0])
 
 
-def rebuild_if_outdated(projection: type[Projection], conninfo: str) -> bool:
-    """A read model built by an older schema version is rebuilt (new columns need old events)."""
+def prepare(projection: type[Projection], conninfo: str) -> bool:
+    """Make the live read model ready to serve: created if missing, rebuilt if an older
+    schema version built it (new columns need the old events). True when rebuilt."""
     stored = stored_schema_version(projection, conninfo)
-    if stored is None or stored >= projection.schema_version:
-        return False
-    rebuild(projection, conninfo)
-    return True
+    if stored is not None and stored < projection.schema_version:
+        rebuild(projection, conninfo)
+        return True
+    with connect(conninfo) as conn:
+        ensure_schema(conn, projection, projection.default_schema())
+    return False
