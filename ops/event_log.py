@@ -8,12 +8,11 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import Notification
 from psycopg.sql import SQL
 
 from commands.history import describe
 from ledger.transcodings import event_mapper
-from projections.base import EVENTS_TABLE
+from projections.base import EVENTS_TABLE, NOTIFICATION_COLUMNS, notification
 
 PAGE = 500
 
@@ -24,7 +23,7 @@ def read_events(
     """Yield (position, event) after ``since``; with ``follow``, keep polling for new ones."""
     mapper = event_mapper()
     query = SQL(
-        "SELECT notification_id, originator_id, originator_version, topic, state FROM {}"
+        f"SELECT {NOTIFICATION_COLUMNS} FROM {{}}"  # noqa: S608 - constant column list
         " WHERE notification_id > %s AND (%s::uuid IS NULL OR originator_id = %s::uuid)"
         " ORDER BY notification_id LIMIT %s"
     ).format(SQL(EVENTS_TABLE))
@@ -33,14 +32,7 @@ def read_events(
         while True:
             rows = conn.execute(query, (position, aggregate, aggregate, PAGE)).fetchall()
             for row in rows:
-                notification = Notification(
-                    id=row[0],
-                    originator_id=row[1],
-                    originator_version=row[2],
-                    topic=row[3],
-                    state=bytes(row[4]),
-                )
-                yield row[0], describe(mapper.to_domain_event(notification))
+                yield row[0], describe(mapper.to_domain_event(notification(row)))
                 position = row[0]
             if not rows:
                 if not follow:

@@ -7,15 +7,26 @@ applied exactly once, even across crashes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any, ClassVar
 
 from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 from psycopg import Cursor
 from psycopg.sql import SQL, Composable, Identifier
 
 EVENTS_TABLE = "eventstore.fiscaflow_events"
+# The columns every reader of the event log selects, in this order (see ``notification``).
+NOTIFICATION_COLUMNS = "notification_id, originator_id, originator_version, topic, state"
+
+
+def notification(row: Sequence[Any]) -> Notification:
+    """A stored event as read with NOTIFICATION_COLUMNS."""
+    return Notification(
+        id=row[0], originator_id=row[1], originator_version=row[2], topic=row[3], state=bytes(row[4])
+    )
 
 
 class UnexpectedEventError(Exception):

@@ -13,11 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
-from eventsourcing.persistence import Notification
 from psycopg.sql import SQL, Identifier
 
 from ledger.transcodings import event_mapper
-from projections.base import EVENTS_TABLE, Projection
+from projections.base import EVENTS_TABLE, NOTIFICATION_COLUMNS, Projection, notification
 
 APPLICATION_NAME = "FiscaFlow"
 NOTIFY_CHANNEL = "fiscaflow_events"
@@ -118,7 +117,7 @@ class ProjectionRunner:
     def _read(self, curs: psycopg.Cursor[Any], position: int, stop: int | None) -> list[Any]:
         curs.execute(
             SQL(
-                "SELECT notification_id, originator_id, originator_version, topic, state"
+                f"SELECT {NOTIFICATION_COLUMNS}"  # noqa: S608 - constant column list
                 " FROM {} WHERE notification_id > %s AND notification_id <= %s"
                 " ORDER BY notification_id LIMIT %s"
             ).format(SQL(EVENTS_TABLE)),
@@ -127,17 +126,15 @@ class ProjectionRunner:
         return curs.fetchall()
 
     def _apply(self, curs: psycopg.Cursor[Any], row: Any) -> None:
-        notification = Notification(
-            id=row[0], originator_id=row[1], originator_version=row[2], topic=row[3], state=bytes(row[4])
-        )
+        stored = notification(row)
         try:
-            event = self.mapper.to_domain_event(notification)
+            event = self.mapper.to_domain_event(stored)
             self.projection.apply(event, curs)
         except Exception as error:
             raise ProjectionFailedError(
-                f"projection {self.projection.name} failed on event {notification.id}"
-                f" ({notification.topic} of {notification.originator_id}"
-                f" v{notification.originator_version}): {error!r}"
+                f"projection {self.projection.name} failed on event {stored.id}"
+                f" ({stored.topic} of {stored.originator_id}"
+                f" v{stored.originator_version}): {error!r}"
             ) from error
 
     def _track(self, curs: psycopg.Cursor[Any], notification_id: int) -> None:
