@@ -214,7 +214,7 @@ class Transaction(Aggregate):
         self.reconciled_by = statement_id
 
     def check_not_reconciled(self, what: str) -> None:
-        if getattr(self, "reconciled_by", None) is not None:
+        if self.reconciled_by is not None:
             raise IllegalTransitionError(f"a reconciled transaction cannot {what}: the bank confirmed it")
 
     def check_transition(self, to: Status) -> None:
