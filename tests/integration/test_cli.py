@@ -32,9 +32,9 @@ def fiscaflow(
     )
 
 
-@pytest.mark.parametrize("command", ["serve", "project", "rebuild", "events"])
+@pytest.mark.parametrize("command", ["serve", "project", "rebuild", "events", "users", "users set-role"])
 def test_every_command_explains_itself(command: str) -> None:
-    result = fiscaflow(command, "--help")
+    result = fiscaflow(*command.split(), "--help")
     assert result.returncode == 0
     assert "Usage" in result.stdout and len(result.stdout.splitlines()) > 5
 
@@ -127,3 +127,28 @@ def test_bad_or_unsafe_settings_refuse_to_start(env: dict[str, str], message: st
     result = fiscaflow("serve", env=env)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_events_follow_prints_new_events_as_they_come(database: str) -> None:
+    books = Books(database)
+    household = uuid.uuid4()
+    books.open(household)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FISCAFLOW_")}
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "ops", "events", "--follow", "--json"],
+        env=environment | {"DATABASE_URL": database},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert follower.stdout is not None
+        assert json.loads(follower.stdout.readline())["type"] == "Account.Opened"
+        books.open(household, "Later")  # appended while the follower waits
+        later = json.loads(follower.stdout.readline())
+        assert (later["position"], later["data"]["name"]) == (2, "Later")
+    finally:
+        follower.send_signal(signal.SIGINT)
+        follower.communicate(timeout=30)
+        books.close()
+    assert follower.returncode == 0

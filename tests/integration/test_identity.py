@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -14,7 +16,8 @@ from psycopg_pool import ConnectionPool
 from commands.application import Ledger, event_store_env
 from commands.messages import Login, Register
 from commands.passwords import HASHER
-from commands.tokens import InvalidTokenError, TokenService
+from commands.personal_tokens import PersonalTokens
+from commands.tokens import AccessGrant, InvalidTokenError, TokenService
 from commands.users import InvalidCredentialsError, UserCommands
 from commands.write_path import append
 from ledger.errors import EmailTakenError
@@ -179,3 +182,33 @@ def test_refresh_tokens_are_stored_only_as_hashes(database: str, tokens: TokenSe
     assert all(pair.refresh_token.encode() not in bytes(row[0]) for row in stored)
     assert all(PASSWORD.encode() not in bytes(row[0]) for row in events)  # never a plain password
     users.app.close()
+
+
+def test_logins_revocations_and_role_changes_are_events(database: str, tokens: TokenService) -> None:
+    users = users_on(database, tokens)
+    registered = users.register(Register(email="audit@example.org", password=PASSWORD, display_name="Audit"))
+    users.login(Login(email="audit@example.org", password=PASSWORD), "client-hash")
+    users.logout(registered.user_id, None)
+    users.change_role("admin", registered.user_id, registered.user_id, "premium")
+    events = list(users.app.events.get(registered.user_id))
+    types = [type(e).__name__ for e in events]
+    assert types[-3:] == ["LoggedIn", "SessionsRevoked", "RoleChanged"]
+    assert events[-3].client == "client-hash"  # hashed address, never the raw one
+    assert (events[-1].role, events[-1].by) == ("premium", registered.user_id)
+    users.app.close()
+
+
+def test_a_personal_token_stops_working_when_it_expires(pool: ConnectionPool[Any]) -> None:
+    now = [datetime(2026, 11, 1, tzinfo=UTC)]
+    service = TokenService(SECRET, pool, clock=lambda: now[0])
+    service.create_schema()
+    personal = PersonalTokens(service)
+    grant = AccessGrant(uuid.uuid4(), uuid.uuid4(), "family_member", "user")
+    _, token, expires = personal.issue(grant, "script", ["read"], days=1)
+    assert expires == now[0] + timedelta(days=1)
+    found = personal.resolve(token)
+    assert found is not None
+    assert found.scopes == frozenset({"read"})
+    now[0] += timedelta(days=1, seconds=1)
+    assert personal.resolve(token) is None
+    assert personal.resolve("ffpat_" + token[6:][::-1]) is None

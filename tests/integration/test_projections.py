@@ -21,7 +21,7 @@ from ledger.transaction import Transaction
 from ledger.user import User
 from projections.accounts.projection import AccountsProjection
 from projections.base import Projection
-from projections.rebuild import rebuild
+from projections.rebuild import prepare, rebuild
 from projections.registry import PROJECTIONS
 from projections.runner import ProjectionFailedError, ProjectionRunner
 from tests.integration.helpers import Books, dump
@@ -204,3 +204,23 @@ def test_an_event_a_projection_cannot_handle_stops_it_at_that_event(books: Books
         runner.catch_up()
     assert runner.position() == 0
     runner.close()
+
+
+def test_a_read_model_of_an_older_schema_version_is_rebuilt_at_start_up(books: Books, database: str) -> None:
+    fill(books, seed=9, count=20)
+    projection = PROJECTIONS["transactions"]
+    assert prepare(projection, database) is False  # new: created, nothing to rebuild
+    runner = ProjectionRunner(projection, database)
+    runner.catch_up()
+    runner.close()
+    with psycopg.connect(database) as conn:  # as if an older release had built it
+        conn.execute("UPDATE read_transactions.tracking SET schema_version = 1")
+        conn.execute("UPDATE read_transactions.transactions SET reconciled = true")  # a column v1 lacked
+    assert prepare(projection, database) is True
+    assert prepare(projection, database) is False  # now current
+    with psycopg.connect(database) as conn:
+        version = conn.execute("SELECT schema_version FROM read_transactions.tracking").fetchone()
+    assert version == (projection.schema_version,)
+    assert snapshot(database, "transactions", "read_transactions") == full_rebuild(
+        database, projection, "reference"
+    )
