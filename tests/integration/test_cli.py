@@ -18,13 +18,29 @@ from tests.integration.helpers import Books
 pytestmark = pytest.mark.integration
 
 
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without our settings, plus ``extra``."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("FISCAFLOW_", "DATABASE_URL"))}
+    return environment | (extra or {})
+
+
+def running(database: str, *args: str) -> subprocess.Popen[str]:
+    """A long-running `fiscaflow` command on ``database``; the caller stops it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "ops", *args],
+        env=clean_env({"DATABASE_URL": database}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def fiscaflow(
     *args: str, env: dict[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("FISCAFLOW_", "DATABASE_URL"))}
     return subprocess.run(
         [sys.executable, "-m", "ops", *args],
-        env=environment | (env or {}),
+        env=clean_env(env),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -79,14 +95,7 @@ def test_project_run_follows_the_store_and_stops_on_sigterm(database: str) -> No
     books = Books(database)
     household = uuid.uuid4()
     account = books.open(household)
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("FISCAFLOW_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ops", "project", "run", "accounts"],
-        env=environment | {"DATABASE_URL": database},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = running(database, "project", "run", "accounts")
     try:
         books.record(household, "income", account, "7.00")
         deadline = time.monotonic() + 30
@@ -133,14 +142,7 @@ def test_events_follow_prints_new_events_as_they_come(database: str) -> None:
     books = Books(database)
     household = uuid.uuid4()
     books.open(household)
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("FISCAFLOW_")}
-    follower = subprocess.Popen(
-        [sys.executable, "-m", "ops", "events", "--follow", "--json"],
-        env=environment | {"DATABASE_URL": database},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    follower = running(database, "events", "--follow", "--json")
     try:
         assert follower.stdout is not None
         assert json.loads(follower.stdout.readline())["type"] == "Account.Opened"
