@@ -20,9 +20,11 @@ from litestar.stores.redis import RedisStore
 
 from api.accounts import AccountController
 from api.auth import jwt_auth
+from api.categories import CategoryController, RuleController
 from api.errors import EXCEPTION_HANDLERS, SECURITY_HEADERS
 from api.health import health, ready
 from api.households import HouseholdController
+from api.imports import ImportBatchController, ImportController
 from api.reconciliation import ReconciliationController
 from api.requests import access_log, refuse_duplicate_keys
 from api.services import Services
@@ -96,6 +98,10 @@ def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
         route_handlers=[
             AccountController,
             TransactionController,
+            CategoryController,
+            RuleController,
+            ImportController,
+            ImportBatchController,
             ReconciliationController,
             UserController,
             HouseholdController,

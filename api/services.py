@@ -10,8 +10,10 @@ from psycopg_pool import ConnectionPool
 
 from commands.accounts import AccountCommands
 from commands.application import Ledger, event_store_env
+from commands.categorisation import CategoryCommands, LearnedCategoriser
 from commands.households import HouseholdCommands
 from commands.idempotency import IdempotencyStore
+from commands.imports import Imports
 from commands.personal_tokens import PersonalTokens
 from commands.reconciliation import Reconciliations
 from commands.tokens import TokenService
@@ -32,6 +34,9 @@ class Services:
     ledger: Ledger
     accounts: AccountCommands
     transactions: TransactionCommands
+    categories: CategoryCommands
+    categoriser: LearnedCategoriser
+    imports: Imports
     users: UserCommands
     households: HouseholdCommands
     tokens: TokenService
@@ -62,6 +67,7 @@ class Services:
                 )
         reads = ReadStore(conninfo, settings.db_pool_size)
         reads.open()
+        categoriser = LearnedCategoriser(reads, settings.categoriser_threshold)
         auth_pool: ConnectionPool[Any] = ConnectionPool(
             conninfo, min_size=1, max_size=4, open=True, timeout=5.0
         )
@@ -75,7 +81,10 @@ class Services:
             settings=settings,
             ledger=ledger,
             accounts=AccountCommands(ledger),
-            transactions=TransactionCommands(ledger),
+            transactions=TransactionCommands(ledger, categoriser=categoriser),
+            categories=CategoryCommands(ledger, reads),
+            categoriser=categoriser,
+            imports=Imports(ledger, reads, categoriser),
             users=UserCommands(ledger, tokens),
             households=HouseholdCommands(ledger, tokens),
             tokens=tokens,

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, Response, delete, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -14,6 +15,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from api.accounts import DEPENDENCIES, WRITE, IfMatch
 from api.consistency import TokenHeader, TokenQuery, read_after
 from api.responses import (
+    COMMON_PROBLEMS,
     CONSISTENCY_HEADER,
     Accepted,
     BulkAccepted,
@@ -23,7 +25,15 @@ from api.responses import (
     query,
 )
 from api.tenancy import Caller
-from commands.messages import EditTransaction, Reason, Recategorise, RecordTransaction, RecordTransactions
+from commands.messages import (
+    Categorize,
+    EditTransaction,
+    Reason,
+    Recategorise,
+    RecordTransaction,
+    RecordTransactions,
+)
+from ledger.categoriser import Example
 from ledger.errors import InvalidInputError
 from queries import transactions as q
 from queries.db import TRANSACTIONS_SCHEMA
@@ -144,6 +154,46 @@ class TransactionCommandHandlers:
         return accepted(c.run(lambda: cancel(c.household, transaction_id, why, version, c.user_id)))
 
 
+class Suggested(msgspec.Struct, kw_only=True):
+    category: str
+    confidence: float
+
+
+class Suggestions(msgspec.Struct, kw_only=True):
+    description: str
+    merchant: str | None
+    suggestions: list[Suggested]  # best first; empty before the household has history
+
+
+class CategorizeHandlers:
+    @post(
+        "/categorize",
+        operation_id="categorizeTransactions",
+        status_code=200,
+        sync_to_thread=True,
+        responses=COMMON_PROBLEMS,
+    )
+    def categorize(self, data: JSONBody[Categorize], c: NamedDependency[Caller]) -> list[Suggestions]:
+        """Suggest categories for descriptions (nothing is stored): the learned categoriser,
+        trained on your household's own categorised history, gives up to three categories
+        with a confidence between 0 and 1 (the share of times it expects to be right)."""
+        out = []
+        for item in data.items:
+            amount = None if item.amount is None else Decimal(item.amount)
+            example = Example(item.description, item.merchant, item.kind, amount)
+            found = c.services.categoriser.suggest(c.household, example)
+            out.append(
+                Suggestions(
+                    description=item.description,
+                    merchant=item.merchant,
+                    suggestions=[
+                        Suggested(category=s.category, confidence=round(s.confidence, 4)) for s in found
+                    ],
+                )
+            )
+        return out
+
+
 def _amount(value: str | None) -> Decimal | None:
     try:
         return None if value is None else Decimal(value)
@@ -201,7 +251,9 @@ class TransactionQueryHandlers:
         return q.get_transaction(c.services.reads, c.household, transaction_id, c.user_id)
 
 
-class TransactionController(TransactionCommandHandlers, TransactionQueryHandlers, Controller):
+class TransactionController(
+    TransactionCommandHandlers, CategorizeHandlers, TransactionQueryHandlers, Controller
+):
     """Litestar allows one controller per path: it joins the command and query handlers."""
 
     path = "/api/v1/transactions"

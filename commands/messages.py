@@ -38,7 +38,7 @@ Text = Annotated[str, msgspec.Meta(max_length=500)]
 Notes = Annotated[str, msgspec.Meta(max_length=5000)]
 Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
 Category = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[^:]+$", examples=["groceries"])
+    str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[^:/]+$", examples=["groceries"])
 ]
 AccountKindName = Literal["asset", "liability", "income", "expense", "equity"]
 EntryKindName = Literal["expense", "income", "transfer"]
@@ -228,3 +228,74 @@ class ReconcileAccount(Command, kw_only=True):
 
     closing_date: dt.date
     closing_balance: SignedAmount
+
+
+# --- categories and rules -------------------------------------------------------------
+
+
+class AddCategory(Command, kw_only=True):
+    """A category of the household's own, at the top or under a group."""
+
+    name: Category
+    parent: Category | None = None
+    kind: Literal["expense", "income"] = "expense"
+
+
+class RenameCategory(Command, kw_only=True):
+    """A new name; the category's transactions follow (their events are not rewritten)."""
+
+    name: Category
+
+
+class MergeCategory(Command, kw_only=True):
+    """Move everything of this category into another; this one is gone afterwards."""
+
+    into: Category
+
+
+class TriggerBody(Command, kw_only=True):
+    """description/merchant: contains, equals, starts_with, ends_with (case-insensitive);
+    amount: equals, gt, gte, lt, lte (the positive size of the entry); account_id and kind:
+    equals."""
+
+    field: Literal["description", "merchant", "amount", "account_id", "kind"]
+    op: Literal["contains", "equals", "starts_with", "ends_with", "gt", "gte", "lt", "lte"]
+    value: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class ActionsBody(Command, kw_only=True):
+    set_category: Category | None = None
+    add_tags: Annotated[list[Tag], msgspec.Meta(max_length=20)] = msgspec.field(default_factory=list)
+    set_notes: Notes | None = None
+
+
+class RuleBody(Command, kw_only=True):
+    """A rule: when its triggers match (all of them, or any), its actions apply."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    triggers: Annotated[list[TriggerBody], msgspec.Meta(min_length=1, max_length=10)]
+    actions: ActionsBody
+    match: Literal["all", "any"] = "all"
+    priority: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 100
+    active: bool = True
+
+
+class RunRule(Command, kw_only=True):
+    """Apply a rule to past transactions (dated on or after ``since``, if given).
+    ``preview`` answers the diff and stores nothing."""
+
+    preview: bool = False
+    since: dt.date | None = None
+
+
+class Describe(Command, kw_only=True):
+    description: Text
+    merchant: Text | None = None
+    kind: EntryKindName = "expense"
+    amount: PositiveAmount | None = None
+
+
+class Categorize(Command, kw_only=True):
+    """Descriptions to suggest categories for (up to 100)."""
+
+    items: Annotated[list[Describe], msgspec.Meta(min_length=1, max_length=100)]

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from uuid import UUID
 
 from commands.application import Ledger
+from commands.categorisation import LearnedCategoriser, categorise_new, changed, load_book
 from commands.loading import StripedLocks, check_expected_version, load, load_account, with_retries
 from commands.messages import EditTransaction, Reason, Recategorise, RecordTransaction
 from commands.write_path import Appended, append
 from ledger.account import AccessLevel, Account
+from ledger.categories import CategoryBook
 from ledger.errors import CurrencyMismatchError, DomainError, InvalidInputError, NotFoundError
 from ledger.money import Money, parse_amount
 from ledger.posting import EntryKind, entry_postings
@@ -22,9 +24,15 @@ MAX_BULK = 1000
 class TransactionCommands:
     """Record, edit, recategorise, post, dispute and cancel transactions."""
 
-    def __init__(self, app: Ledger, locks: StripedLocks | None = None) -> None:
+    def __init__(
+        self,
+        app: Ledger,
+        locks: StripedLocks | None = None,
+        categoriser: LearnedCategoriser | None = None,
+    ) -> None:
         self.app = app
         self.locks = locks or StripedLocks()
+        self.categoriser = categoriser
 
     def record(self, household_id: UUID, command: RecordTransaction, actor: UUID | None = None) -> Appended:
         return self.record_many(household_id, [command], actor)
@@ -44,15 +52,16 @@ class TransactionCommands:
         self, household_id: UUID, commands: list[RecordTransaction], actor: UUID | None
     ) -> Appended:
         accounts: dict[UUID, Account] = {}  # loaded once: postings of later items see earlier ones
+        book = load_book(self.app, household_id)
         transactions = []
         for item, command in enumerate(commands):
             try:
-                transactions.append(self._build(household_id, command, actor, accounts))
+                transactions.append(self._build(household_id, command, actor, accounts, book))
             except DomainError as error:
                 if len(commands) > 1:
                     error.extra["item"] = item
                 raise
-        return append(self.app, transactions[0], *transactions[1:], *accounts.values())
+        return append(self.app, transactions[0], *transactions[1:], *accounts.values(), *changed(book))
 
     def _build(
         self,
@@ -60,8 +69,10 @@ class TransactionCommands:
         command: RecordTransaction,
         actor: UUID | None,
         accounts: dict[UUID, Account],
+        book: CategoryBook,
     ) -> Transaction:
-        """A new transaction, with its postings applied to the (shared) loaded accounts."""
+        """A new transaction, with its postings applied to the (shared) loaded accounts, and
+        categorised: by the person, else by a rule, else by the learned categoriser."""
         for account_id in (command.account_id, command.to_account_id):
             if account_id is not None and account_id not in accounts:
                 accounts[account_id] = load_account(
@@ -72,8 +83,9 @@ class TransactionCommands:
             raise CurrencyMismatchError(f"account {account.id} holds {account.currency}")
         amount = Money.of(parse_amount(command.amount, account.currency), account.currency)
         kind = EntryKind(command.kind)
+        category = book.usable(command.category, kind)
         postings = entry_postings(
-            kind, amount, account.id, category=command.category, to_account_id=command.to_account_id
+            kind, amount, account.id, category=category, to_account_id=command.to_account_id
         )
         transaction = Transaction.record(
             household_id,
@@ -82,11 +94,12 @@ class TransactionCommands:
             command.date,
             command.description,
             merchant=command.merchant,
-            category=command.category,
+            category=category,
             tags=command.tags,
             notes=command.notes,
             status=Status(command.status),
         )
+        categorise_new(book, transaction, category is not None, self.categoriser)
         for account_id, posting in transaction.household_account_postings():
             accounts[account_id].post(transaction.id, posting.amount)
         return transaction
@@ -112,15 +125,14 @@ class TransactionCommands:
         expected: int | None,
         actor: UUID | None = None,
     ) -> Appended:
-        category = command.category
-        return self._change(
-            household_id,
-            transaction_id,
-            expected,
-            actor,
-            AccessLevel.ANNOTATE,
-            lambda t: t.recategorise(category),
-        )
+
+        def attempt() -> Appended:
+            transaction, _ = self._load(household_id, transaction_id, expected, actor, AccessLevel.ANNOTATE)
+            book = load_book(self.app, household_id)
+            transaction.recategorise(book.usable(command.category, transaction.kind) or "")
+            return append(self.app, transaction, *changed(book))
+
+        return with_retries(attempt)
 
     def post(
         self, household_id: UUID, transaction_id: UUID, expected: int | None, actor: UUID | None = None

@@ -10,7 +10,14 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from ledger.errors import IllegalTransitionError, InvalidInputError
-from ledger.posting import EntryKind, Posting, check_balanced, entry_kind, recategorised
+from ledger.posting import (
+    UNCATEGORISED,
+    EntryKind,
+    Posting,
+    check_balanced,
+    entry_kind,
+    recategorised,
+)
 from ledger.text import check_text as printable
 
 MAX_TEXT = 500
@@ -50,12 +57,13 @@ def check_tags(tags: object) -> list[str]:
 
 
 def check_category(category: str | None) -> str | None:
-    """A category names a nominal account: 1 to 100 characters, no colon."""
+    """A category names a nominal account (and a URL path segment): 1 to 100 characters,
+    no colon, no slash."""
     if category is None:
         return None
     trimmed = printable("category", category.strip(), 200) or ""
-    if not trimmed or len(trimmed) > 100 or ":" in trimmed:
-        raise InvalidInputError("a category has 1 to 100 characters and no colon")
+    if not trimmed or len(trimmed) > 100 or ":" in trimmed or "/" in trimmed:
+        raise InvalidInputError("a category has 1 to 100 characters, no colon and no slash")
     return trimmed
 
 
@@ -102,6 +110,7 @@ class Transaction(Aggregate):
         tags: list[str] | None = None,
         notes: str | None = None,
         status: Status = Status.POSTED,
+        id: UUID | None = None,  # a given id: imports derive theirs from the line
     ) -> Transaction:
         check_balanced(postings)
         category = check_category(category)
@@ -110,18 +119,21 @@ class Transaction(Aggregate):
         check_text("description", description)
         check_text("merchant", merchant)
         check_text("notes", notes, MAX_NOTES)
-        return cls(
-            household_id=household_id,
-            kind=entry_kind(kind),
-            postings=list(postings),
-            date=on,
-            description=description,
-            merchant=merchant,
-            category=category,
-            tags=check_tags(tags or []),
-            notes=notes,
-            status=Status(status),
-        )
+        fields: dict[str, Any] = {
+            "household_id": household_id,
+            "kind": entry_kind(kind),
+            "postings": list(postings),
+            "date": on,
+            "description": description,
+            "merchant": merchant,
+            "category": category,
+            "tags": check_tags(tags or []),
+            "notes": notes,
+            "status": Status(status),
+        }
+        if id is not None:
+            return cls._create(cls.Recorded, id=id, **fields)  # type: ignore[attr-defined]
+        return cls(**fields)
 
     @event("Recorded")
     def __init__(
@@ -148,6 +160,14 @@ class Transaction(Aggregate):
         self.notes = notes
         self.status = Status(status)
         self.reconciled_by: UUID | None = None  # the bank statement that confirmed it
+        # Who chose the category: manual (a person), rule, ml (the learned categoriser).
+        self.categorization_source: str | None = "manual" if category else None
+        self.confidence: float | None = 1.0 if category else None
+        self.rule_runs: dict[str, dict[str, Any]] = {}  # run id -> changes the run made
+        self.import_batch: UUID | None = None  # the import that brought it, if one did
+        self.external_id: str | None = None
+        self.matched_by: UUID | None = None  # the import batch that turned it into a transfer
+        self.before_match: dict[str, Any] | None = None
 
     def edit(self, changes: dict[str, Any]) -> None:
         self.check_not_cancelled()
@@ -174,6 +194,76 @@ class Transaction(Aggregate):
     def _recategorised(self, category: str, postings: list[Posting]) -> None:
         self.category = category
         self.postings = tuple(postings)
+        self.categorization_source = "manual"
+        self.confidence = 1.0
+
+    def categorise_by_model(self, category: str, confidence: float) -> None:
+        """The learned categoriser's choice, with its confidence (0 to 1)."""
+        self.check_not_cancelled()
+        checked = check_category(category) or ""
+        if not 0.0 <= confidence <= 1.0:
+            raise InvalidInputError("a confidence lies between 0 and 1")
+        self._categorised(checked, list(self._postings_for(checked)), "ml", round(confidence, 4))
+
+    @event("Categorised")
+    def _categorised(self, category: str, postings: list[Posting], source: str, confidence: float) -> None:
+        self.category = category
+        self.postings = tuple(postings)
+        self.categorization_source = source
+        self.confidence = confidence
+
+    def apply_rule(self, rule_id: UUID, run_id: UUID | None, changes: dict[str, Any]) -> None:
+        """A rule's actions: ``changes`` maps category, tags or notes to [before, after]."""
+        self.check_not_cancelled()
+        if not changes or set(changes) - {"category", "tags", "notes"}:
+            raise InvalidInputError("a rule changes category, tags or notes")
+        recorded = dict(changes)
+        postings = self.postings
+        if "category" in changes:
+            postings = self._postings_for(changes["category"][1])
+            recorded["categorization_source"] = [self.categorization_source, "rule"]
+            recorded["confidence"] = [self.confidence, 1.0]
+        self._rule_applied(rule_id, run_id, recorded, list(postings))
+
+    @event("RuleApplied")
+    def _rule_applied(
+        self, rule_id: UUID, run_id: UUID | None, changes: dict[str, Any], postings: list[Posting]
+    ) -> None:
+        for name, (_, after) in changes.items():
+            setattr(self, name, after)
+        self.postings = tuple(postings)
+        if run_id is not None:
+            self.rule_runs[str(run_id)] = changes
+
+    def undo_rule_run(self, run_id: UUID) -> dict[str, Any]:
+        """Put back what the run changed, field by field, unless the field was changed
+        again since (that later change wins). Returns the fields restored."""
+        changes = self.rule_runs.get(str(run_id))
+        if changes is None or self.status is Status.CANCELLED:
+            return {}
+        restored = {name: before for name, (before, after) in changes.items() if getattr(self, name) == after}
+        if "category" not in restored:
+            restored.pop("categorization_source", None)
+            restored.pop("confidence", None)
+        if not restored:
+            return {}
+        postings = self.postings
+        if "category" in restored:
+            postings = self._postings_for(restored["category"])
+        self._rule_undone(run_id, restored, list(postings))
+        return restored
+
+    @event("RuleUndone")
+    def _rule_undone(self, run_id: UUID, restored: dict[str, Any], postings: list[Posting]) -> None:
+        for name, value in restored.items():
+            setattr(self, name, value)
+        self.postings = tuple(postings)
+        self.rule_runs.pop(str(run_id), None)
+
+    def _postings_for(self, category: str | None) -> tuple[Posting, ...]:
+        if self.kind is EntryKind.TRANSFER:
+            return self.postings
+        return recategorised(self.postings, self.kind, category or UNCATEGORISED)
 
     def post(self) -> None:
         self.check_transition(Status.POSTED)
@@ -212,6 +302,72 @@ class Transaction(Aggregate):
     @event("Reconciled")
     def _reconciled(self, statement_id: UUID) -> None:
         self.reconciled_by = statement_id
+
+    # --- imports -------------------------------------------------------------------------
+
+    def imported(self, batch_id: UUID, external_id: str | None, line: int) -> None:
+        """Provenance: this transaction came from line ``line`` of import ``batch_id``."""
+        self._imported(batch_id, external_id, line)
+
+    @event("Imported")
+    def _imported(self, batch_id: UUID, external_id: str | None, line: int) -> None:
+        self.import_batch = batch_id
+        self.external_id = external_id
+
+    def match_transfer(self, batch_id: UUID, other_account: UUID, amount: Posting) -> None:
+        """An import found the other side of this expense or income in another of the
+        household's accounts: it becomes one transfer between the two."""
+        self.check_not_cancelled()
+        if self.kind is EntryKind.TRANSFER or self.matched_by is not None:
+            raise IllegalTransitionError("the transaction is a transfer already")
+        own = [p for p in self.postings if p.household_account_id() is not None]
+        if len(own) != 1 or own[0].amount != -amount.amount or amount.household_account_id() != other_account:
+            raise InvalidInputError("the other side must be the opposite amount in another account")
+        if other_account == own[0].household_account_id():
+            raise InvalidInputError("a transfer needs two different accounts")
+        before = {"kind": str(self.kind), "category": self.category, "postings": list(self.postings)}
+        self._transfer_matched(batch_id, [own[0], amount], before)
+
+    @event("TransferMatched")
+    def _transfer_matched(self, batch_id: UUID, postings: list[Posting], before: dict[str, Any]) -> None:
+        self.kind = EntryKind.TRANSFER
+        self.postings = tuple(postings)
+        self.category = None
+        self.matched_by = batch_id
+        self.before_match = before
+
+    def unmatch_transfer(self, batch_id: UUID) -> Posting:
+        """Undo of the import that matched it: back to the expense or income it was.
+        Returns the posting the other account must take back."""
+        if self.matched_by != batch_id or self.before_match is None:
+            raise IllegalTransitionError("the transfer was not matched by this import")
+        self.check_not_reconciled("be unmatched")
+        before = self.before_match
+        other = next(p for p in self.postings if p not in before["postings"])
+        self._transfer_unmatched(batch_id, before["kind"], before["category"], list(before["postings"]))
+        return other
+
+    @event("TransferUnmatched")
+    def _transfer_unmatched(
+        self, batch_id: UUID, kind: str, category: str | None, postings: list[Posting]
+    ) -> None:
+        self.kind = EntryKind(kind)
+        self.category = category
+        self.postings = tuple(postings)
+        self.matched_by = None
+        self.before_match = None
+
+    def revert_import(self, batch_id: UUID) -> None:
+        """A compensating event: the import that brought this transaction is undone."""
+        if self.import_batch != batch_id:
+            raise IllegalTransitionError("the transaction did not come from this import")
+        self.check_not_reconciled("be reverted")
+        self.check_not_cancelled()
+        self._import_reverted(batch_id)
+
+    @event("ImportReverted")
+    def _import_reverted(self, batch_id: UUID) -> None:
+        self.status = Status.CANCELLED
 
     def check_not_reconciled(self, what: str) -> None:
         if self.reconciled_by is not None:

@@ -41,6 +41,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FISCAFLOW_CONSISTENCY_WAIT", "2.0", "Seconds a query waits for its consistency token at most."),
     Setting("FISCAFLOW_RUN_PROJECTORS", "true", "Run the projectors as threads inside `fiscaflow serve`."),
     Setting("FISCAFLOW_OPENAPI_DOCS", "true in development", "Serve interactive API docs under /schema."),
+    Setting("FISCAFLOW_CATEGORISER_THRESHOLD", "0.7", "Confidence (0-1) needed to set a learned category."),
 )  # fmt: skip
 
 WEAK_SECRETS = frozenset(
@@ -85,6 +86,7 @@ class Settings:
     consistency_wait: float = 2.0
     run_projectors: bool = True
     openapi_docs: bool = True
+    categoriser_threshold: float = 0.7
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -107,6 +109,7 @@ class Settings:
             aggregate_cache=int(_number(env, "FISCAFLOW_AGGREGATE_CACHE", "10000", int)),
             consistency_wait=float(_number(env, "FISCAFLOW_CONSISTENCY_WAIT", "2.0", float)),
             run_projectors=_flag(env.get("FISCAFLOW_RUN_PROJECTORS", "true"), "FISCAFLOW_RUN_PROJECTORS"),
+            categoriser_threshold=float(_number(env, "FISCAFLOW_CATEGORISER_THRESHOLD", "0.7", float)),
             openapi_docs=_flag(
                 env.get("FISCAFLOW_OPENAPI_DOCS", str(mode == "development")), "FISCAFLOW_OPENAPI_DOCS"
             ),
@@ -122,6 +125,8 @@ class Settings:
         """Production refuses a missing or weak JWT secret and the embedded database."""
         if self.jwt_secret is not None:
             check_secret(self.jwt_secret)
+        if not 0.0 <= self.categoriser_threshold <= 1.0:
+            raise SettingsError("FISCAFLOW_CATEGORISER_THRESHOLD lies between 0 and 1")
         if self.development:
             return
         if self.jwt_secret is None:

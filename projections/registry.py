@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from projections.accounts.projection import AccountsProjection
 from projections.base import Projection
+from projections.categories.projection import CategoriesProjection
 from projections.directory.projection import DirectoryProjection
 from projections.transactions.projection import TransactionsProjection
 
@@ -11,4 +12,5 @@ PROJECTIONS: dict[str, type[Projection]] = {
     AccountsProjection.name: AccountsProjection,
     TransactionsProjection.name: TransactionsProjection,
     DirectoryProjection.name: DirectoryProjection,
+    CategoriesProjection.name: CategoriesProjection,
 }

@@ -13,6 +13,7 @@ from psycopg_pool import ConnectionPool
 ACCOUNTS_SCHEMA = "read_accounts"
 TRANSACTIONS_SCHEMA = "read_transactions"
 DIRECTORY_SCHEMA = "read_directory"
+CATEGORIES_SCHEMA = "read_categories"
 
 
 class ReadStore:

@@ -56,6 +56,10 @@ class TransactionView(msgspec.Struct, kw_only=True):
     account_id: UUID
     to_account_id: UUID | None
     reconciled: bool
+    categorization_source: str | None  # manual, rule or ml (the learned categoriser)
+    confidence: float | None
+    rule_id: UUID | None  # the rule that set the category, if one did
+    import_batch_id: UUID | None  # the import it came from, if it was imported
     recorded_at: dt.datetime
     updated_at: dt.datetime
 
@@ -89,3 +93,65 @@ class HouseholdView(msgspec.Struct, kw_only=True):
     name: str
     role: str
     members: list[MemberView]
+
+
+class CategoryView(msgspec.Struct, kw_only=True):
+    name: str
+    parent: str | None
+    kind: str
+    archived: bool
+    builtin: bool
+
+
+class TriggerView(msgspec.Struct, kw_only=True):
+    field: str
+    op: str
+    value: str
+
+
+class ActionsView(msgspec.Struct, kw_only=True):
+    set_category: str | None = None
+    add_tags: list[str] = msgspec.field(default_factory=list)
+    set_notes: str | None = None
+
+
+class RuleView(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    triggers: list[TriggerView]
+    actions: ActionsView
+    match: str
+    priority: int
+    active: bool
+
+
+class RuleRunView(msgspec.Struct, kw_only=True):
+    run_id: UUID
+    rule_id: UUID
+    transactions: int
+    undone: bool
+    ran_at: dt.datetime
+
+
+class RejectedLine(msgspec.Struct, kw_only=True):
+    line: int
+    reason: str
+
+
+class ImportView(msgspec.Struct, kw_only=True):
+    """An import batch and its report (``report`` is null while it runs)."""
+
+    id: UUID
+    account_id: UUID
+    format: str
+    file_name: str | None
+    sha256: str
+    lines: int | None
+    added: int | None
+    duplicates: int | None
+    transfers: int | None
+    rejected: list[RejectedLine] | None
+    rejected_count: int | None
+    reverted: bool
+    started_at: dt.datetime
+    updated_at: dt.datetime

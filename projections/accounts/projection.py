@@ -36,6 +36,12 @@ class AccountsProjection(Projection):
         Transaction.Posted,
         Transaction.Disputed,
         Transaction.Cancelled,
+        Transaction.Categorised,
+        Transaction.RuleApplied,
+        Transaction.RuleUndone,
+        Transaction.TransferMatched,
+        Transaction.TransferUnmatched,
+        Transaction.ImportReverted,
     )
 
     @singledispatchmethod
@@ -93,7 +99,22 @@ class AccountsProjection(Projection):
             self._update_postings(curs, e.originator_id, "date = %s", e.changes["date"])
 
     @apply.register
+    def _(self, e: Transaction.ImportReverted, curs: Cursor[Any]) -> None:
+        self._update_postings(curs, e.originator_id, "status = %s", "cancelled")
+
+    @apply.register(Transaction.Categorised)
+    @apply.register(Transaction.RuleApplied)
+    @apply.register(Transaction.RuleUndone)
+    @apply.register(Transaction.TransferMatched)
+    @apply.register(Transaction.TransferUnmatched)
+    def _(self, e: Any, curs: Cursor[Any]) -> None:
+        self._replace_postings(curs, e)
+
+    @apply.register
     def _(self, e: Transaction.Recategorised, curs: Cursor[Any]) -> None:
+        self._replace_postings(curs, e)
+
+    def _replace_postings(self, curs: Cursor[Any], e: Any) -> None:
         curs.execute(
             f"DELETE FROM {self.schema}.postings WHERE transaction_id = %s"  # noqa: S608
             " RETURNING household_id, date, status",

@@ -6,19 +6,39 @@ from functools import singledispatchmethod
 from typing import Any
 
 from psycopg import Cursor
+from psycopg.types.json import Jsonb
 
 from ledger.account import Account
+from ledger.categories import CategoryBook
+from ledger.imports import ImportBatch
 from ledger.posting import EntryKind
 from ledger.transaction import Transaction
 from projections.accounts.projection import sharing_json
 from projections.base import Projection
 
 EDITABLE_COLUMNS = ("description", "merchant", "date", "tags", "notes")
+RECORDED_COLUMNS = (
+    "household_id, transaction_id, version, kind, status, date, description, merchant, category, tags,"
+    " notes, amount, currency, account_id, to_account_id, account_ids, recorded_at, updated_at,"
+    " categorization_source, confidence"
+)
+RULE_COLUMNS = ("category", "tags", "notes", "categorization_source", "confidence")
+
+
+def sides(kind: EntryKind, postings: Any) -> tuple[Any, Any, Any, list[Any]]:
+    """The account, the other account of a transfer, the amount and all own accounts."""
+    own = [(p.household_account_id(), p.amount) for p in postings if p.household_account_id()]
+    if kind is EntryKind.TRANSFER:
+        account_id = next(a for a, m in own if m.amount < 0)
+        to_account_id = next(a for a, m in own if m.amount > 0)
+    else:
+        account_id, to_account_id = own[0][0], None
+    return account_id, to_account_id, abs(own[0][1].amount), [a for a, _ in own]
 
 
 class TransactionsProjection(Projection):
     name = "transactions"
-    schema_version = 3
+    schema_version = 5
     sql_package = "projections.transactions"
     handles = (
         Account.Opened,
@@ -31,6 +51,18 @@ class TransactionsProjection(Projection):
         Transaction.Disputed,
         Transaction.Cancelled,
         Transaction.Reconciled,
+        Transaction.Categorised,
+        Transaction.RuleApplied,
+        Transaction.RuleUndone,
+        CategoryBook.Renamed,
+        CategoryBook.Merged,
+        Transaction.Imported,
+        Transaction.TransferMatched,
+        Transaction.TransferUnmatched,
+        Transaction.ImportReverted,
+        ImportBatch.Started,
+        ImportBatch.Completed,
+        ImportBatch.Reverted,
     )
 
     @singledispatchmethod
@@ -55,22 +87,65 @@ class TransactionsProjection(Projection):
         )
 
     @apply.register
-    def _(self, e: Transaction.Recorded, curs: Cursor[Any]) -> None:
-        own = [(p.household_account_id(), p.amount) for p in e.postings if p.household_account_id()]
-        if EntryKind(e.kind) is EntryKind.TRANSFER:
-            account_id = next(a for a, m in own if m.amount < 0)
-            to_account_id = next(a for a, m in own if m.amount > 0)
-        else:
-            account_id, to_account_id = own[0][0], None
-        amount = abs(own[0][1].amount)
+    def _(self, e: Transaction.Imported, curs: Cursor[Any]) -> None:
+        self._update(curs, e, "import_batch_id = %s, external_id = %s", e.batch_id, e.external_id)
+
+    @apply.register
+    def _(self, e: ImportBatch.Started, curs: Cursor[Any]) -> None:
         curs.execute(
-            f"INSERT INTO {self.schema}.transactions VALUES"  # noqa: S608 - schema is ours
-            " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            f"INSERT INTO {self.schema}.imports VALUES (%s, %s, %s, %s, NULL, false, %s, %s)",  # noqa: S608
+            (e.originator_id, e.household_id, e.account_id, Jsonb(e.source), e.timestamp, e.timestamp),
+        )
+
+    @apply.register
+    def _(self, e: ImportBatch.Completed, curs: Cursor[Any]) -> None:
+        self._import(curs, e, "report = %s", Jsonb(e.report))
+
+    @apply.register
+    def _(self, e: ImportBatch.Reverted, curs: Cursor[Any]) -> None:
+        self._import(curs, e, "reverted = %s", True)
+
+    def _import(self, curs: Cursor[Any], e: Any, assignment: str, value: Any) -> None:
+        curs.execute(
+            f"UPDATE {self.schema}.imports SET {assignment}, updated_at = %s WHERE batch_id = %s",  # noqa: S608
+            (value, e.timestamp, e.originator_id),
+        )
+
+    @apply.register
+    def _(self, e: Transaction.ImportReverted, curs: Cursor[Any]) -> None:
+        self._update(curs, e, "status = %s", "cancelled")
+
+    @apply.register
+    def _(self, e: Transaction.TransferMatched, curs: Cursor[Any]) -> None:
+        account_id, to_account_id, _, own = sides(EntryKind.TRANSFER, e.postings)
+        self._update(
+            curs, e,
+            "kind = 'transfer', account_id = %s, to_account_id = %s, account_ids = %s, category = NULL,"
+            " categorization_source = NULL, confidence = NULL, rule_id = NULL",
+            account_id, to_account_id, own,
+        )  # fmt: skip
+
+    @apply.register
+    def _(self, e: Transaction.TransferUnmatched, curs: Cursor[Any]) -> None:
+        account_id, to_account_id, _, own = sides(EntryKind(e.kind), e.postings)
+        self._update(
+            curs, e,
+            "kind = %s, account_id = %s, to_account_id = %s, account_ids = %s, category = %s",
+            e.kind, account_id, to_account_id, own, e.category,
+        )  # fmt: skip
+
+    @apply.register
+    def _(self, e: Transaction.Recorded, curs: Cursor[Any]) -> None:
+        account_id, to_account_id, amount, own_ids = sides(EntryKind(e.kind), e.postings)
+        own = [(p.household_account_id(), p.amount) for p in e.postings if p.household_account_id()]
+        curs.execute(
+            f"INSERT INTO {self.schema}.transactions ({RECORDED_COLUMNS}) VALUES"  # noqa: S608 - schema is ours
+            " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 e.household_id, e.originator_id, e.originator_version, str(e.kind), str(e.status),
                 e.date, e.description, e.merchant, e.category, list(e.tags), e.notes,
-                amount, own[0][1].currency, account_id, to_account_id, [a for a, _ in own],
-                e.timestamp, e.timestamp,
+                amount, own[0][1].currency, account_id, to_account_id, own_ids,
+                e.timestamp, e.timestamp, "manual" if e.category else None, 1 if e.category else None,
             ),
         )  # fmt: skip
 
@@ -82,7 +157,51 @@ class TransactionsProjection(Projection):
 
     @apply.register
     def _(self, e: Transaction.Recategorised, curs: Cursor[Any]) -> None:
-        self._update(curs, e, "category = %s", e.category)
+        self._update(
+            curs, e, "category = %s, categorization_source = 'manual', confidence = 1, rule_id = NULL",
+            e.category,
+        )  # fmt: skip
+
+    @apply.register
+    def _(self, e: Transaction.Categorised, curs: Cursor[Any]) -> None:
+        self._update(
+            curs, e, "category = %s, categorization_source = %s, confidence = %s, rule_id = NULL",
+            e.category, e.source, e.confidence,
+        )  # fmt: skip
+
+    @apply.register
+    def _(self, e: Transaction.RuleApplied, curs: Cursor[Any]) -> None:
+        after = {name: change[1] for name, change in e.changes.items()}
+        self._set_fields(curs, e, after, e.rule_id if "category" in after else None)
+
+    @apply.register
+    def _(self, e: Transaction.RuleUndone, curs: Cursor[Any]) -> None:
+        self._set_fields(curs, e, e.restored, None)
+
+    def _set_fields(self, curs: Cursor[Any], e: Any, values: dict[str, Any], rule_id: Any) -> None:
+        columns = [c for c in RULE_COLUMNS if c in values]
+        assignments = [f"{c} = %s" for c in columns]
+        params = [values[c] for c in columns]
+        if "category" in values:
+            assignments.append("rule_id = %s")
+            params.append(rule_id)
+        self._update(curs, e, ", ".join(assignments), *params)
+
+    @apply.register
+    def _(self, e: CategoryBook.Renamed, curs: Cursor[Any]) -> None:
+        self._repoint(curs, e.household_id, e.old, e.new)
+
+    @apply.register
+    def _(self, e: CategoryBook.Merged, curs: Cursor[Any]) -> None:
+        self._repoint(curs, e.household_id, e.source, e.into)
+
+    def _repoint(self, curs: Cursor[Any], household_id: Any, old: str, new: str) -> None:
+        """A renamed or merged category: the history follows, the events stay as they were."""
+        curs.execute(
+            f"UPDATE {self.schema}.transactions SET category = %s"  # noqa: S608
+            " WHERE household_id = %s AND lower(category) = lower(%s)",
+            (new, household_id, old),
+        )
 
     @apply.register
     def _(self, e: Transaction.Posted, curs: Cursor[Any]) -> None:

@@ -40,6 +40,20 @@ BODIES: dict[str, dict[str, Any] | None] = {
     "suspendUser": {"reason": "stolen"},
     "reinstateUser": None,
     "revokePersonalToken": None,
+    "renameCategory": {"name": "Stolen"},
+    "mergeCategory": {"into": "groceries"},
+    "archiveCategory": None,
+    "getRule": None,
+    "replaceRule": {
+        "name": "Stolen",
+        "triggers": [{"field": "merchant", "op": "contains", "value": "x"}],
+        "actions": {"set_category": "groceries"},
+    },
+    "deleteRule": None,
+    "runRule": {},
+    "undoRuleRun": None,
+    "undoImport": None,
+    "getImport": None,
 }
 ADMIN_ONLY = {"changeUserRole", "suspendUser", "reinstateUser"}
 
@@ -72,7 +86,29 @@ def test_every_route_with_an_id_answers_404_to_another_household(
     )
     transaction = recorded.json()["id"]
     personal = victim.client.post("/api/v1/users/tokens", json={"name": "script", "scopes": ["read"]}).json()
+    category = f"Secret-{uuid.uuid4().hex[:8]}"  # a category only the victim's household has
+    assert victim.client.post("/api/v1/categories", json={"name": category}).status_code == 201
+    rule = victim.client.post(
+        "/api/v1/rules",
+        json={
+            "name": "Mine",
+            "triggers": [{"field": "description", "op": "contains", "value": canary}],
+            "actions": {"set_category": category},
+        },
+    ).json()["id"]
+    run = victim.client.post(f"/api/v1/rules/{rule}/runs", json={})
+    assert run.status_code == 201, run.text
+    imported = victim.client.post(
+        "/api/v1/transactions/import",
+        params={"account_id": account},
+        content=f"date,amount,description\n2026-11-02,5.00,{canary}\n".encode(),
+    )
+    assert imported.status_code == 201, imported.text
     ids = {
+        "batch_id": imported.json()["batch_id"],
+        "name": category,
+        "rule_id": rule,
+        "run_id": run.json()["run_id"],
         "token_id": personal["id"],
         "account_id": account,
         "transaction_id": transaction,
@@ -89,7 +125,7 @@ def test_every_route_with_an_id_answers_404_to_another_household(
         response = intruder.client.request(method, path, json=BODIES[operation])
         expected = 403 if operation in ADMIN_ONLY else 404
         assert response.status_code == expected, (method, path, response.text)
-        assert canary not in response.text and "77.00" not in response.text
+        assert canary not in response.text and "77.00" not in response.text and "82.00" not in response.text
 
     by_body = [
         intruder.client.post(
@@ -105,18 +141,24 @@ def test_every_route_with_an_id_answers_404_to_another_household(
                 ]
             },
         ),
+        intruder.client.post(
+            "/api/v1/transactions/import",
+            params={"account_id": account},
+            content=b"date,amount,description\n2026-11-03,1.00,stolen\n",
+        ),
         intruder.client.get("/api/v1/transactions", params={"account_id": account}),
         intruder.client.get("/api/v1/transactions", params={"q": canary}),
     ]
-    assert [r.status_code for r in by_body] == [404, 404, 404, 200, 200]
+    assert [r.status_code for r in by_body] == [404, 404, 404, 404, 200, 200]
     assert all(canary not in r.text for r in by_body)
 
     # Nothing changed for the victim.
-    token = {"X-Consistency-Token": recorded.headers["X-Consistency-Token"]}
+    token = {"X-Consistency-Token": str(imported.json()["consistency_token"])}
     seen = victim.client.get(f"/api/v1/transactions/{transaction}", headers=token).json()
-    assert (seen["version"], seen["status"], seen["description"]) == (1, "posted", canary)
+    assert (seen["version"], seen["status"], seen["description"]) == (2, "posted", canary)
+    assert seen["category"] == category
     accounts = victim.client.get("/api/v1/accounts").json()
-    assert [(a["name"], a["status"], a["balance"]) for a in accounts] == [(canary, "open", "77.00")]
+    assert [(a["name"], a["status"], a["balance"]) for a in accounts] == [(canary, "open", "82.00")]
     household = victim.client.get(f"/api/v1/households/{victim.household_id}").json()
     assert [m["user_id"] for m in household["members"]] == [victim.user_id]
     assert victim.client.get("/api/v1/users/profile").json()["status"] == "active"

@@ -10,6 +10,7 @@ import psycopg
 
 from commands.accounts import AccountCommands
 from commands.application import Ledger, event_store_env
+from commands.categorisation import CategoryCommands
 from commands.messages import OpenAccount, RecordTransaction
 from commands.transactions import TransactionCommands
 
@@ -21,6 +22,7 @@ class Books:
         self.ledger = Ledger(event_store_env(conninfo, **env))
         self.accounts = AccountCommands(self.ledger)
         self.transactions = TransactionCommands(self.ledger)
+        self.categories = CategoryCommands(self.ledger)
 
     def open(self, household: UUID, name: str = "Checking", minimum: str | None = None) -> UUID:
         return self.accounts.open(

@@ -14,7 +14,16 @@ from typing import Any
 import psycopg
 import pytest
 
-from commands.messages import EditTransaction, Reason
+from commands.messages import (
+    ActionsBody,
+    AddCategory,
+    EditTransaction,
+    MergeCategory,
+    Reason,
+    RenameCategory,
+    RuleBody,
+    TriggerBody,
+)
 from ledger.errors import DomainError
 from ledger.household import Household
 from ledger.transaction import Transaction
@@ -32,6 +41,12 @@ TABLES = {
     "accounts": [("accounts", "account_id"), ("postings", "transaction_id, line")],
     "transactions": [("transactions", "transaction_id")],
     "directory": [("users", "user_id"), ("households", "household_id"), ("members", "household_id, user_id")],
+    "categories": [
+        ("books", "book_id"),
+        ("categories", "household_id, name"),
+        ("rules", "rule_id"),
+        ("rule_runs", "run_id"),
+    ],
 }
 
 
@@ -44,7 +59,8 @@ def fill(books: Books, seed: int, count: int = 120) -> None:
     for n in range(count):
         kind = rng.choice(["income", "expense", "transfer"])
         account = rng.choice(accounts)
-        fields: dict[str, Any] = {"description": f"entry {n}", "category": rng.choice(["food", "rent", None])}
+        category = rng.choice(["food", "rent", "Garden", None])
+        fields: dict[str, Any] = {"description": f"entry {n}", "category": category}
         if kind == "transfer":
             fields = {"to_account_id": rng.choice([a for a in accounts if a != account])}
         recorded.append(
@@ -62,6 +78,20 @@ def fill(books: Books, seed: int, count: int = 120) -> None:
                 books.transactions.edit(
                     household, victim, EditTransaction(date=dt.date(2026, 1, n % 28 + 1)), None
                 )
+
+        if n == count // 2:  # the category book changes half way: later entries follow it
+            rule = RuleBody(
+                name="Entries",
+                triggers=[TriggerBody(field="description", op="ends_with", value="7")],
+                actions=ActionsBody(set_category="rent", add_tags=["seven"]),
+            )
+            books.categories.save_rule(household, None, rule)
+            with contextlib.suppress(DomainError):  # recorded already, or not yet
+                books.categories.add(household, AddCategory(name="Garden"))
+            books.categories.rename(household, "Garden", RenameCategory(name="Yard"))
+            books.categories.add(household, AddCategory(name="Extras", parent="food"))
+            books.categories.merge(household, "Extras", MergeCategory(into="rent"))
+            books.categories.archive(household, "books")
 
 
 def add_people(books: Books, rng: random.Random) -> uuid.UUID:

@@ -18,7 +18,7 @@ from eventsourcing.domain import CanMutateAggregate, _created_event_classes
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from ledger import account, household, transaction, user
+from ledger import account, categories, household, imports, transaction, user
 from ledger.transcodings import event_mapper
 
 FIXTURES = sorted((Path(__file__).resolve().parents[1] / "fixtures").glob("event_log_v*.jsonl"))
@@ -50,7 +50,7 @@ def every_event_class() -> set[str]:
     """The events our aggregates trigger: the library's generic Event, and the Created
     class an aggregate gets when its created event has another name, are left out."""
     topics = set()
-    for module in (account, household, transaction, user):
+    for module in (account, categories, household, imports, transaction, user):
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if cls.__module__ != module.__name__:
                 continue
@@ -93,11 +93,44 @@ def test_the_stored_log_replays_to_the_expected_state() -> None:
     home = aggregates["Household:Fixture house"]
     assert list(home.members.values()) == ["family_owner"]
     transactions = [a for a in replay().values() if isinstance(a, transaction.Transaction)]
-    cancelled = [t for t in transactions if t.status == "cancelled"]
+    cancelled = [t for t in transactions if t.status == "cancelled" and t.import_batch is None]
     assert all(t.reconciled_by is None for t in transactions if t.description != "Statement line")
-    assert len(transactions) == 4
+    assert len(transactions) == 8
     assert [t.reconciled_by for t in transactions if t.description == "Statement line"] == [UUID(int=21)]
     assert [(t.description, t.category, str(t.date), t.tags) for t in cancelled] == [
         ("Groceries!", "household", "2026-01-04", ["a", "b"])
     ]
     assert all(sum(p.amount.amount for p in t.postings) == 0 for t in transactions)
+
+
+def test_the_stored_category_book_and_categorisations_replay() -> None:
+    aggregates = replay().values()
+    (book,) = [a for a in aggregates if isinstance(a, categories.CategoryBook)]
+    assert book.resolve("holidays").name == "Vacations"
+    assert book.resolve("Snacks").name == "groceries"  # merged: history follows
+    assert book.resolve("books").archived
+    assert [r.name for r in book.rules.values()] == ["Coffee"]
+    assert next(iter(book.runs.values()))[2] is True  # the run was undone
+    by_description = {t.description: t for t in aggregates if isinstance(t, transaction.Transaction)}
+    coffee = by_description["COSTA COFFEE 123 LONDON"]
+    assert (coffee.category, coffee.tags, coffee.categorization_source) == (None, [], None)
+    lunch = by_description["PRET A MANGER 77"]
+    assert (lunch.category, lunch.categorization_source, lunch.confidence) == ("restaurants", "ml", 0.83)
+    assert [p.account for p in lunch.postings][1] == "expenses:restaurants"
+
+
+def test_the_stored_import_and_its_undo_replay() -> None:
+    aggregates = list(replay().values())
+    (batch,) = [a for a in aggregates if isinstance(a, imports.ImportBatch)]
+    assert (batch.reverted, batch.report["added"], len(batch.matched)) == (True, 1, 1)
+    by_name = {a.name: a for a in aggregates if isinstance(a, account.Account)}
+    assert by_name["Imported current"].balance == Decimal("0.00")
+    assert by_name["Imported savings"].balance == Decimal("100.00")
+    by_description = {t.description: t for t in aggregates if isinstance(t, transaction.Transaction)}
+    assert (by_description["RENT APRIL"].status, by_description["RENT APRIL"].external_id) == (
+        "cancelled",
+        "BANK-1",
+    )
+    assert by_description["From current"].kind == "income"  # unmatched: what it was before
+    (line,) = [a for a in aggregates if isinstance(a, imports.MatchedLine)]
+    assert line.reverted
