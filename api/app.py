@@ -22,6 +22,7 @@ from api.accounts import AccountController
 from api.auth import jwt_auth
 from api.categories import CategoryController, RuleController
 from api.errors import EXCEPTION_HANDLERS, SECURITY_HEADERS
+from api.files import ExportController, ExportDownloadController, ReceiptController
 from api.health import health, ready
 from api.households import HouseholdController
 from api.imports import ImportBatchController, ImportController
@@ -102,6 +103,9 @@ def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
             RuleController,
             ImportController,
             ImportBatchController,
+            ReceiptController,
+            ExportController,
+            ExportDownloadController,
             ReconciliationController,
             UserController,
             HouseholdController,

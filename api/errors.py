@@ -13,6 +13,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.exceptions.http_exceptions import NotAuthorizedException
 
 from api.throttle import LoginThrottledError
+from commands.files import FileTooLargeError
 from commands.tokens import InvalidTokenError
 from commands.users import InvalidCredentialsError
 from commands.write_path import StoreUnavailableError
@@ -62,6 +63,8 @@ def domain_status(error: DomainError) -> int:
         return 403
     if isinstance(error, ConflictError):
         return 409
+    if isinstance(error, FileTooLargeError):
+        return 413
     if isinstance(error, InvalidInputError):
         return 422
     return 422

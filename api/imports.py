@@ -28,6 +28,9 @@ from queries.views import ImportView, RejectedLine
 
 MAX_IMPORT_BYTES = 64 * 1024 * 1024
 Column = Annotated[str | None, QueryParameter(required=False, min_length=1, max_length=100)]
+FileNameQuery = Annotated[
+    str | None, QueryParameter(required=False, max_length=255, pattern=r"^[^\x00-\x1f/\\]*$")
+]
 
 
 class ImportAnswer(msgspec.Struct, kw_only=True):
@@ -75,9 +78,7 @@ class ImportHandlers:
         file_format: Annotated[
             Literal["csv", "ofx"] | None, QueryParameter(name="format", required=False)
         ] = None,
-        file_name: Annotated[
-            str | None, QueryParameter(required=False, max_length=255, pattern=r"^[^\x00-\x1f/\\]*$")
-        ] = None,
+        file_name: FileNameQuery = None,
         date_column: Column = None,
         amount_column: Column = None,
         debit_column: Column = None,

@@ -11,6 +11,7 @@ from psycopg_pool import ConnectionPool
 from commands.accounts import AccountCommands
 from commands.application import Ledger, event_store_env
 from commands.categorisation import CategoryCommands, LearnedCategoriser
+from commands.files import BlobStore, FolderStore, S3Store
 from commands.households import HouseholdCommands
 from commands.idempotency import IdempotencyStore
 from commands.imports import Imports
@@ -37,6 +38,7 @@ class Services:
     categories: CategoryCommands
     categoriser: LearnedCategoriser
     imports: Imports
+    blobs: BlobStore
     users: UserCommands
     households: HouseholdCommands
     tokens: TokenService
@@ -85,6 +87,7 @@ class Services:
             categories=CategoryCommands(ledger, reads),
             categoriser=categoriser,
             imports=Imports(ledger, reads, categoriser),
+            blobs=blob_store(settings),
             users=UserCommands(ledger, tokens),
             households=HouseholdCommands(ledger, tokens),
             tokens=tokens,
@@ -102,3 +105,18 @@ class Services:
         self.reads.close()
         self.auth_pool.close()
         self.ledger.close()
+
+
+def blob_store(settings: Settings) -> BlobStore:
+    """S3 when S3_ENDPOINT is set; otherwise a folder under FISCAFLOW_HOME."""
+    if settings.s3_endpoint:
+        assert settings.s3_access_key  # Settings.check() made sure of both
+        assert settings.s3_secret_key
+        return S3Store(
+            settings.s3_endpoint,
+            settings.s3_access_key,
+            settings.s3_secret_key,
+            settings.s3_bucket,
+            settings.s3_region,
+        )
+    return FolderStore(settings.home / "files")

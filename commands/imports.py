@@ -241,9 +241,11 @@ class Imports:
         added: list[UUID] = []
         matched: list[list[UUID]] = []
         late: list[Rejected] = []
+        candidates = self._transfer_candidates(household_id, account, [line for line, _ in fresh])
         for line, tid in fresh:
             try:
-                existing = self._transfer_side(household_id, account, line, actor, {m[0] for m in matched})
+                taken = {m[0] for m in matched}
+                existing = self._transfer_side(household_id, line, actor, candidates, taken)
                 if existing is not None:
                     changed += self._complete_transfer(batch, account, existing, line, tid)
                     matched.append([existing.id, tid])
@@ -300,9 +302,10 @@ class Imports:
             }
             with recorder.datastore.get_connection() as conn:
                 rows = conn.execute(
-                    "SELECT originator_id, bool_or(topic = ANY(%s)) AS reverted FROM eventstore.fiscaflow_events"
-                    " WHERE originator_id = ANY(%s) GROUP BY originator_id",
-                    (list(REVERTED_TOPICS), list(ids.values())),
+                    "SELECT originator_id, bool_or(topic = ANY(%s)) AS reverted"
+                    " FROM eventstore.fiscaflow_events"
+                    " WHERE originator_id = ANY(string_to_array(%s, ',')::uuid[]) GROUP BY originator_id",
+                    (list(REVERTED_TOPICS), ",".join(str(i) for i in ids.values())),
                 ).fetchall()
             found = {row["originator_id"]: bool(row["reverted"]) for row in rows}
             again = []
@@ -317,30 +320,54 @@ class Imports:
             pending = again
         raise IllegalTransitionError("this line was imported and undone too many times")
 
-    def _transfer_side(
-        self, household_id: UUID, account: Account, line: StatementLine, actor: UUID | None, taken: set[UUID]
-    ) -> Transaction | None:
-        """An existing expense (for money in) or income (for money out) of the same amount in
-        another of the household's accounts, a few days apart, that the actor may change."""
-        kind = "expense" if line.amount > 0 else "income"
+    def _transfer_candidates(
+        self, household_id: UUID, account: Account, lines: list[StatementLine]
+    ) -> list[dict[str, Any]]:
+        """Expenses and incomes in the household's other accounts that could be the other
+        side of these lines (same amounts, dates in reach): one query per chunk."""
+        if not lines:
+            return []
         with self.reads.cursor() as curs:
             curs.execute(
-                f"SELECT transaction_id, description, category, categorization_source"  # noqa: S608
-                f" FROM {TRANSACTIONS_SCHEMA}.transactions"
-                " WHERE household_id = %s AND kind = %s AND status IN ('posted', 'pending')"
-                " AND NOT reconciled AND account_id <> %s AND amount = %s AND currency = %s"
-                " AND date BETWEEN %s AND %s"
-                " ORDER BY abs(date - %s), recorded_at LIMIT 5",
+                "SELECT transaction_id, kind, amount, date, recorded_at, description, category,"  # noqa: S608
+                f" categorization_source FROM {TRANSACTIONS_SCHEMA}.transactions"
+                " WHERE household_id = %s AND kind IN ('expense', 'income')"
+                " AND status IN ('posted', 'pending')"
+                " AND NOT reconciled AND account_id <> %s AND currency = %s"
+                " AND amount = ANY(string_to_array(%s, ',')::numeric[]) AND date BETWEEN %s AND %s",
                 (
-                    household_id, kind, account.id, abs(line.amount), account.currency,
-                    line.date - WINDOW, line.date + WINDOW, line.date,
+                    household_id, account.id, account.currency,
+                    ",".join(sorted({str(abs(line.amount)) for line in lines})),
+                    min(line.date for line in lines) - WINDOW, max(line.date for line in lines) + WINDOW,
                 ),
             )  # fmt: skip
-            candidates = curs.fetchall()
+            return curs.fetchall()
+
+    def _transfer_side(
+        self,
+        household_id: UUID,
+        line: StatementLine,
+        actor: UUID | None,
+        candidates: list[dict[str, Any]],
+        taken: set[UUID],
+    ) -> Transaction | None:
+        """An existing expense (for money in) or income (for money out) of the same amount in
+        another of the household's accounts, a few days apart, that the actor may change,
+        and that a person did not categorise (unless one side is described as a transfer)."""
+        kind = "expense" if line.amount > 0 else "income"
         described = bool(TRANSFER_WORDS.search(line.description))
-        for row in candidates:
-            if row["transaction_id"] in taken:
-                continue
+        fitting = sorted(
+            (
+                row
+                for row in candidates
+                if row["kind"] == kind
+                and row["amount"] == abs(line.amount)
+                and abs((row["date"] - line.date).days) <= TRANSFER_DAYS
+                and row["transaction_id"] not in taken
+            ),
+            key=lambda row: (abs((row["date"] - line.date).days), row["recorded_at"]),
+        )
+        for row in fitting:
             by_person = row["category"] is not None and row["categorization_source"] in (None, "manual")
             if by_person and not (described or TRANSFER_WORDS.search(row["description"])):
                 continue
@@ -367,8 +394,9 @@ class Imports:
         batch = self._batch(household_id, batch_id)
         load_account(self.app, household_id, batch.account_id, actor, AccessLevel.FULL)
         self.check_undoable(household_id, batch_id)
-        for start in range(0, len(batch.added), CHUNK):
-            ids = batch.added[start : start + CHUNK]
+        added = self.added_by(batch.id)
+        for start in range(0, len(added), CHUNK):
+            ids = added[start : start + CHUNK]
             with_retries(lambda ids=ids: self._revert_added(household_id, batch, ids, actor))  # type: ignore[misc]
         for existing_id, line_id in batch.matched:
             with_retries(lambda e=existing_id, m=line_id: self._unmatch(household_id, batch, e, m, actor))  # type: ignore[misc]
@@ -412,11 +440,16 @@ class Imports:
         marker.revert()
         append(self.app, existing, account, marker)
 
+    def added_by(self, batch_id: UUID) -> list[UUID]:
+        """The transactions an import added, from its ChunkImported events."""
+        chunk = ImportBatch.ChunkImported  # type: ignore[attr-defined]
+        return [i for e in self.app.events.get(batch_id) if isinstance(e, chunk) for i in e.added]
+
     def check_undoable(self, household_id: UUID, batch_id: UUID) -> None:
         """Refuse early (nothing changed) when a transaction of the import is reconciled."""
         batch = self._batch(household_id, batch_id)
         batch.check_not_reverted()
-        for transaction_id in batch.added:
+        for transaction_id in self.added_by(batch.id):
             transaction = load(self.app, Transaction, household_id, transaction_id)
             if transaction.reconciled_by is not None:
                 raise IllegalTransitionError(

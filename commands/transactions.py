@@ -152,6 +152,40 @@ class TransactionCommands:
             household_id, transaction_id, expected, actor, AccessLevel.FULL, lambda t: t.dispute(reason)
         )
 
+    def attach_receipt(
+        self,
+        household_id: UUID,
+        transaction_id: UUID,
+        receipt: tuple[str, str, str, int],
+        actor: UUID | None = None,
+    ) -> Appended:
+        """``receipt``: sha256, file name, content type, size (the file is stored already)."""
+        sha256, name, content_type, size = receipt
+        return self._change(
+            household_id,
+            transaction_id,
+            None,
+            actor,
+            AccessLevel.ANNOTATE,
+            lambda t: t.attach_receipt(sha256, name, content_type, size),
+        )
+
+    def check_annotatable(self, household_id: UUID, transaction_id: UUID, actor: UUID | None) -> None:
+        """404 or 403 unless the actor may annotate the transaction (read from the store)."""
+        self._load(household_id, transaction_id, None, actor, AccessLevel.ANNOTATE)
+
+    def detach_receipt(
+        self, household_id: UUID, transaction_id: UUID, sha256: str, actor: UUID | None = None
+    ) -> Appended:
+        return self._change(
+            household_id,
+            transaction_id,
+            None,
+            actor,
+            AccessLevel.ANNOTATE,
+            lambda t: t.detach_receipt(sha256),
+        )
+
     def _change(
         self,
         household_id: UUID,

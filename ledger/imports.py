@@ -33,7 +33,7 @@ class ImportBatch(Aggregate):
         self.household_id = household_id
         self.account_id = account_id
         self.source = source  # format, file name, sha256, lines
-        self.added: list[UUID] = []
+        self.added = 0  # how many transactions it added (their ids are in its ChunkImported events)
         self.matched: list[list[UUID]] = []  # existing transactions turned into transfers
         self.report: dict[str, Any] | None = None
         self.reverted = False
@@ -45,7 +45,7 @@ class ImportBatch(Aggregate):
 
     @event("ChunkImported")
     def _chunk_imported(self, added: list[UUID], matched: list[list[UUID]]) -> None:
-        self.added.extend(added)
+        self.added += len(added)
         self.matched.extend([UUID(str(a)), UUID(str(b))] for a, b in matched)
 
     def complete(self, report: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.errors import IllegalTransitionError, InvalidInputError
+from ledger.errors import IllegalTransitionError, InvalidInputError, NotFoundError
 from ledger.posting import (
     UNCATEGORISED,
     EntryKind,
@@ -23,6 +23,7 @@ from ledger.text import check_text as printable
 MAX_TEXT = 500
 MAX_NOTES = 5000
 MAX_TAGS = 50
+MAX_RECEIPTS = 20
 EDITABLE_FIELDS = frozenset({"description", "merchant", "date", "tags", "notes"})
 
 
@@ -167,6 +168,7 @@ class Transaction(Aggregate):
         self.import_batch: UUID | None = None  # the import that brought it, if one did
         self.external_id: str | None = None
         self.matched_by: UUID | None = None  # the import batch that turned it into a transfer
+        self.receipts: dict[str, dict[str, Any]] = {}  # sha256 -> name, content_type, size
         self.before_match: dict[str, Any] | None = None
 
     def edit(self, changes: dict[str, Any]) -> None:
@@ -302,6 +304,33 @@ class Transaction(Aggregate):
     @event("Reconciled")
     def _reconciled(self, statement_id: UUID) -> None:
         self.reconciled_by = statement_id
+
+    # --- receipts ------------------------------------------------------------------------
+
+    def attach_receipt(self, sha256: str, name: str, content_type: str, size: int) -> None:
+        """A file (content-addressed by its sha256) attached as evidence of the transaction."""
+        self.check_not_cancelled()
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise InvalidInputError("a receipt is named by the sha256 of its bytes")
+        if sha256 in self.receipts:
+            raise IllegalTransitionError("this file is attached already")
+        if len(self.receipts) >= MAX_RECEIPTS:
+            raise IllegalTransitionError(f"a transaction holds at most {MAX_RECEIPTS} receipts")
+        name = (check_text("file name", name, 255) or "").strip() or "receipt"
+        self._receipt_attached(sha256, name, content_type, size)
+
+    @event("ReceiptAttached")
+    def _receipt_attached(self, sha256: str, name: str, content_type: str, size: int) -> None:
+        self.receipts[sha256] = {"name": name, "content_type": content_type, "size": size}
+
+    def detach_receipt(self, sha256: str) -> None:
+        if sha256 not in self.receipts:
+            raise NotFoundError(f"no receipt {sha256} on this transaction")
+        self._receipt_detached(sha256)
+
+    @event("ReceiptDetached")
+    def _receipt_detached(self, sha256: str) -> None:
+        del self.receipts[sha256]
 
     # --- imports -------------------------------------------------------------------------
 

@@ -41,6 +41,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FISCAFLOW_CONSISTENCY_WAIT", "2.0", "Seconds a query waits for its consistency token at most."),
     Setting("FISCAFLOW_RUN_PROJECTORS", "true", "Run the projectors as threads inside `fiscaflow serve`."),
     Setting("FISCAFLOW_OPENAPI_DOCS", "true in development", "Serve interactive API docs under /schema."),
+    Setting("S3_ENDPOINT", "(a folder under FISCAFLOW_HOME)", "S3 URL for receipts and exports, e.g. `http://minio:9000`."),
+    Setting("S3_ACCESS_KEY", "(none)", "S3 access key (with S3_ENDPOINT)."),
+    Setting("S3_SECRET_KEY", "(none)", "S3 secret key (with S3_ENDPOINT)."),
+    Setting("S3_BUCKET", "fiscaflow", "Bucket for receipts and exports (created if missing)."),
+    Setting("S3_REGION", "(none)", "S3 region, if the endpoint needs one."),
+    Setting("FISCAFLOW_MAX_RECEIPT_BYTES", "10485760", "Largest receipt accepted, in bytes."),
+    Setting("FISCAFLOW_EXPORT_INLINE_ROWS", "10000", "Larger exports go to file storage as a link."),
     Setting("FISCAFLOW_CATEGORISER_THRESHOLD", "0.7", "Confidence (0-1) needed to set a learned category."),
 )  # fmt: skip
 
@@ -87,6 +94,13 @@ class Settings:
     run_projectors: bool = True
     openapi_docs: bool = True
     categoriser_threshold: float = 0.7
+    s3_endpoint: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_bucket: str = "fiscaflow"
+    s3_region: str | None = None
+    max_receipt_bytes: int = 10 * 1024 * 1024
+    export_inline_rows: int = 10_000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -109,6 +123,13 @@ class Settings:
             aggregate_cache=int(_number(env, "FISCAFLOW_AGGREGATE_CACHE", "10000", int)),
             consistency_wait=float(_number(env, "FISCAFLOW_CONSISTENCY_WAIT", "2.0", float)),
             run_projectors=_flag(env.get("FISCAFLOW_RUN_PROJECTORS", "true"), "FISCAFLOW_RUN_PROJECTORS"),
+            s3_endpoint=env.get("S3_ENDPOINT") or None,
+            s3_access_key=env.get("S3_ACCESS_KEY") or None,
+            s3_secret_key=env.get("S3_SECRET_KEY") or None,
+            s3_bucket=env.get("S3_BUCKET") or "fiscaflow",
+            s3_region=env.get("S3_REGION") or None,
+            max_receipt_bytes=int(_number(env, "FISCAFLOW_MAX_RECEIPT_BYTES", "10485760", int)),
+            export_inline_rows=int(_number(env, "FISCAFLOW_EXPORT_INLINE_ROWS", "10000", int)),
             categoriser_threshold=float(_number(env, "FISCAFLOW_CATEGORISER_THRESHOLD", "0.7", float)),
             openapi_docs=_flag(
                 env.get("FISCAFLOW_OPENAPI_DOCS", str(mode == "development")), "FISCAFLOW_OPENAPI_DOCS"
@@ -125,6 +146,8 @@ class Settings:
         """Production refuses a missing or weak JWT secret and the embedded database."""
         if self.jwt_secret is not None:
             check_secret(self.jwt_secret)
+        if self.s3_endpoint and not (self.s3_access_key and self.s3_secret_key):
+            raise SettingsError("S3_ENDPOINT needs S3_ACCESS_KEY and S3_SECRET_KEY")
         if not 0.0 <= self.categoriser_threshold <= 1.0:
             raise SettingsError("FISCAFLOW_CATEGORISER_THRESHOLD lies between 0 and 1")
         if self.development:

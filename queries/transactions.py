@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -12,7 +13,7 @@ from uuid import UUID
 
 from ledger.errors import InvalidInputError, NotFoundError
 from queries.db import TRANSACTIONS_SCHEMA, ReadStore
-from queries.views import TransactionPage, TransactionView
+from queries.views import ReceiptView, TransactionPage, TransactionView
 
 S = TRANSACTIONS_SCHEMA
 MAX_PAGE = 500
@@ -97,6 +98,7 @@ def _view(row: dict[str, Any]) -> TransactionView:
         confidence=None if row["confidence"] is None else float(row["confidence"]),
         rule_id=row["rule_id"],
         import_batch_id=row["import_batch_id"],
+        receipts=row["receipts"],
         recorded_at=row["recorded_at"],
         updated_at=row["updated_at"],
     )
@@ -181,3 +183,51 @@ def reconciliation_candidates(
             (*params, closing_date, closing_date, closing_date, abs(difference)),
         )
         return [_view(row) for row in curs.fetchall()]
+
+
+def receipts(
+    store: ReadStore, household_id: UUID, transaction_id: UUID, viewer: UUID | None = None
+) -> list[ReceiptView]:
+    """The receipts of a transaction the viewer can see (404 otherwise)."""
+    get_transaction(store, household_id, transaction_id, viewer)
+    with store.cursor() as curs:
+        curs.execute(
+            f"SELECT * FROM {S}.receipts WHERE transaction_id = %s ORDER BY attached_at, sha256",  # noqa: S608
+            (transaction_id,),
+        )
+        return [
+            ReceiptView(
+                sha256=r["sha256"],
+                name=r["name"],
+                content_type=r["content_type"],
+                size=r["size"],
+                attached_at=r["attached_at"],
+            )
+            for r in curs.fetchall()
+        ]
+
+
+def count_transactions(
+    store: ReadStore, household_id: UUID, filters: TransactionFilter, viewer: UUID | None = None
+) -> int:
+    where, params = _where(household_id, filters, viewer)
+    with store.cursor() as curs:
+        curs.execute(f"SELECT count(*) AS n FROM {S}.transactions t WHERE {where}", params)  # noqa: S608
+        row = curs.fetchone()
+    return int(row["n"]) if row else 0
+
+
+def export_transactions(
+    store: ReadStore, household_id: UUID, filters: TransactionFilter, viewer: UUID | None = None
+) -> Iterator[TransactionView]:
+    """Every matching transaction, oldest first, through a server-side cursor (bounded memory)."""
+    where, params = _where(household_id, filters, viewer)
+    with store.pool.connection() as conn, conn.transaction(), conn.cursor(name="export") as curs:
+        curs.itersize = 1000
+        curs.execute(
+            f"SELECT * FROM {S}.transactions t WHERE {where}"  # noqa: S608 - clauses are constants
+            " ORDER BY date, recorded_at, transaction_id",
+            params,
+        )
+        for row in curs:
+            yield _view(row)

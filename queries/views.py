@@ -60,6 +60,7 @@ class TransactionView(msgspec.Struct, kw_only=True):
     confidence: float | None
     rule_id: UUID | None  # the rule that set the category, if one did
     import_batch_id: UUID | None  # the import it came from, if it was imported
+    receipts: int  # files attached (GET .../receipts lists them)
     recorded_at: dt.datetime
     updated_at: dt.datetime
 
@@ -155,3 +156,11 @@ class ImportView(msgspec.Struct, kw_only=True):
     reverted: bool
     started_at: dt.datetime
     updated_at: dt.datetime
+
+
+class ReceiptView(msgspec.Struct, kw_only=True):
+    sha256: str
+    name: str
+    content_type: str
+    size: int
+    attached_at: dt.datetime

@@ -38,7 +38,7 @@ def sides(kind: EntryKind, postings: Any) -> tuple[Any, Any, Any, list[Any]]:
 
 class TransactionsProjection(Projection):
     name = "transactions"
-    schema_version = 5
+    schema_version = 6
     sql_package = "projections.transactions"
     handles = (
         Account.Opened,
@@ -63,6 +63,8 @@ class TransactionsProjection(Projection):
         ImportBatch.Started,
         ImportBatch.Completed,
         ImportBatch.Reverted,
+        Transaction.ReceiptAttached,
+        Transaction.ReceiptDetached,
     )
 
     @singledispatchmethod
@@ -89,6 +91,22 @@ class TransactionsProjection(Projection):
     @apply.register
     def _(self, e: Transaction.Imported, curs: Cursor[Any]) -> None:
         self._update(curs, e, "import_batch_id = %s, external_id = %s", e.batch_id, e.external_id)
+
+    @apply.register
+    def _(self, e: Transaction.ReceiptAttached, curs: Cursor[Any]) -> None:
+        curs.execute(
+            f"INSERT INTO {self.schema}.receipts VALUES (%s, %s, %s, %s, %s, %s)",  # noqa: S608
+            (e.originator_id, e.sha256, e.name, e.content_type, e.size, e.timestamp),
+        )
+        self._update(curs, e, "receipts = receipts + 1")
+
+    @apply.register
+    def _(self, e: Transaction.ReceiptDetached, curs: Cursor[Any]) -> None:
+        curs.execute(
+            f"DELETE FROM {self.schema}.receipts WHERE transaction_id = %s AND sha256 = %s",  # noqa: S608
+            (e.originator_id, e.sha256),
+        )
+        self._update(curs, e, "receipts = receipts - 1")
 
     @apply.register
     def _(self, e: ImportBatch.Started, curs: Cursor[Any]) -> None:

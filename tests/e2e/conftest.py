@@ -18,7 +18,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     conninfo = create_database()
     log: Path = tmp_path_factory.mktemp("server") / "server.log"
     # Every request of a module comes from 127.0.0.1: lift the per-address limit (tested elsewhere).
-    env = {"DATABASE_URL": conninfo, "FISCAFLOW_MODE": "development", "FISCAFLOW_RATE_LIMIT": "100000"}
+    home = tmp_path_factory.mktemp("home")
+    env = {
+        "DATABASE_URL": conninfo,
+        "FISCAFLOW_MODE": "development",
+        "FISCAFLOW_RATE_LIMIT": "100000",
+        "FISCAFLOW_HOME": str(home),  # receipts and large exports land in its folder store
+        "FISCAFLOW_EXPORT_INLINE_ROWS": "50",
+        "FISCAFLOW_MAX_RECEIPT_BYTES": "2000000",
+    }
     running = Server(env, log)
     running.conninfo = conninfo
     try:
