@@ -42,6 +42,7 @@ class ImportAnswer(msgspec.Struct, kw_only=True):
     added: int
     duplicates: int
     transfers: int  # lines that completed a transfer recorded in another account
+    completed: int  # lines that posted a pending transaction (an authorisation) of this account
     rejected: list[RejectedLine]  # the first 1,000, with line numbers
     rejected_count: int
     consistency_token: int
@@ -174,6 +175,7 @@ class ImportHandlers:
             added=report.added,
             duplicates=report.duplicates,
             transfers=report.transfers,
+            completed=report.completed,
             rejected=[RejectedLine(line=r.line, reason=r.reason) for r in report.rejected],
             rejected_count=report.rejected_count,
             consistency_token=report.position,
@@ -229,9 +231,9 @@ class ImportBatchHandlers:
         ] = "",
     ) -> Response[Accepted]:
         """Undo a whole import by compensating events: its transactions are reverted (their
-        postings leave the balances; the history keeps them), and transfers it matched are
-        what they were before. Refused (409) if one of them is reconciled. A corrected file
-        imports cleanly afterwards."""
+        postings leave the balances; the history keeps them), and transfers it matched and
+        pending transactions it posted are what they were before. Refused (409) if one of
+        them is reconciled. A corrected file imports cleanly afterwards."""
         result = c.run(lambda: c.services.imports.undo(c.household, batch_id, c.user_id, reason))
         return accepted(Appended(batch_id, result.version, result.position))
 

@@ -12,6 +12,7 @@ from commands.accounts import AccountCommands
 from commands.application import Ledger, event_store_env
 from commands.categorisation import CategoryCommands, LearnedCategoriser
 from commands.files import BlobStore, FolderStore, S3Store
+from commands.holds import HoldSweeper
 from commands.households import HouseholdCommands
 from commands.idempotency import IdempotencyStore
 from commands.imports import Imports
@@ -48,6 +49,7 @@ class Services:
     reads: ReadStore
     auth_pool: ConnectionPool[Any]
     projectors: Supervisor | None
+    sweeper: HoldSweeper | None = None
 
     @classmethod
     def start(cls, settings: Settings, conninfo: str) -> Services:
@@ -79,11 +81,16 @@ class Services:
         if settings.run_projectors:
             projectors = Supervisor(conninfo, list(PROJECTIONS))
             projectors.start()
+        transactions = TransactionCommands(ledger, categoriser=categoriser)
+        sweeper = None
+        if settings.run_projectors:  # the process that projects also releases expired holds
+            sweeper = HoldSweeper(transactions, reads)
+            sweeper.start()
         return cls(
             settings=settings,
             ledger=ledger,
             accounts=AccountCommands(ledger),
-            transactions=TransactionCommands(ledger, categoriser=categoriser),
+            transactions=transactions,
             categories=CategoryCommands(ledger, reads),
             categoriser=categoriser,
             imports=Imports(ledger, reads, categoriser),
@@ -97,9 +104,12 @@ class Services:
             reads=reads,
             auth_pool=auth_pool,
             projectors=projectors,
+            sweeper=sweeper,
         )
 
     def close(self) -> None:
+        if self.sweeper is not None:
+            self.sweeper.stop()
         if self.projectors is not None:
             self.projectors.stop()
         self.reads.close()

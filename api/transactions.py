@@ -28,6 +28,7 @@ from api.tenancy import Caller
 from commands.messages import (
     Categorize,
     EditTransaction,
+    PostTransaction,
     Reason,
     Recategorise,
     RecordTransaction,
@@ -120,11 +121,28 @@ class TransactionCommandHandlers:
         transaction_id: FromPath[UUID],
         c: NamedDependency[Caller],
         if_match: IfMatch = None,
+        data: JSONBody[PostTransaction | None] = None,
     ) -> Response[Accepted]:
-        """Confirm a pending transaction, or resolve a dispute in its favour."""
+        """Post a pending transaction (an authorisation), or resolve a dispute in its favour.
+        A pending one may post with its final `amount` or `date` (a tip added, a later
+        booking day): the account then holds the final amount instead of the held one."""
         version = expected_version(if_match)
         post_it = c.services.transactions.post
-        return accepted(c.run(lambda: post_it(c.household, transaction_id, version, c.user_id)))
+        return accepted(c.run(lambda: post_it(c.household, transaction_id, version, c.user_id, data)))
+
+    @command(post, "/{transaction_id:uuid}/void", "voidTransaction", guards=WRITE)
+    def void(
+        self,
+        transaction_id: FromPath[UUID],
+        data: JSONBody[Reason],
+        c: NamedDependency[Caller],
+        if_match: IfMatch = None,
+    ) -> Response[Accepted]:
+        """Void a pending transaction: the authorisation is released and the held amount
+        returns to the balance. Pending holds also expire by themselves (`hold_days`)."""
+        version = expected_version(if_match)
+        void = c.services.transactions.void
+        return accepted(c.run(lambda: void(c.household, transaction_id, data, version, c.user_id)))
 
     @command(post, "/{transaction_id:uuid}/dispute", "disputeTransaction", guards=WRITE)
     def dispute(

@@ -23,6 +23,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -33,6 +34,7 @@ from commands.categorisation import LearnedCategoriser, categorise_new, load_boo
 from commands.categorisation import changed as changed_book
 from commands.loading import load, load_account, with_retries
 from commands.statement_files import MalformedFileError, Rejected, Row, StatementLine
+from commands.transactions import settle
 from commands.write_path import Appended, append
 from ledger.account import AccessLevel, Account
 from ledger.errors import DomainError, ForbiddenError, IllegalTransitionError, NotFoundError
@@ -47,6 +49,9 @@ SHOWN_REJECTED = 1000
 TRANSFER_DAYS = 3
 MAX_GENERATIONS = 50
 WINDOW = dt.timedelta(days=TRANSFER_DAYS)
+PENDING_WINDOW = dt.timedelta(days=7)
+SETTLE_SPREAD = Decimal("0.3")
+WORD = re.compile(r"[^\W\d_]{3,}")
 TRANSFER_WORDS = re.compile(
     r"\b(transfer|tfr|xfer|own account|savings|standing order|to account|from account"
     r"|virement|überweisung)\b",
@@ -62,6 +67,7 @@ class ImportReport:
     added: int = 0
     duplicates: int = 0
     transfers: int = 0
+    completed: int = 0  # pending transactions that a posted line completed
     rejected: list[Rejected] = field(default_factory=list)
     rejected_count: int = 0
     position: int = 0
@@ -77,6 +83,7 @@ class ImportReport:
             "added": self.added,
             "duplicates": self.duplicates,
             "transfers": self.transfers,
+            "completed": self.completed,
             "rejected": [[r.line, r.reason] for r in self.rejected],
             "rejected_count": self.rejected_count,
         }
@@ -89,6 +96,7 @@ class ImportReport:
             added=data["added"],
             duplicates=data["duplicates"],
             transfers=data["transfers"],
+            completed=data.get("completed", 0),
             rejected=[Rejected(line, reason) for line, reason in data["rejected"]],
             rejected_count=data["rejected_count"],
             position=position,
@@ -203,16 +211,17 @@ class Imports:
         actor: UUID | None,
         report: ImportReport,
     ) -> None:
-        def attempt() -> tuple[int, int, int, list[Rejected], int]:
+        def attempt() -> tuple[int, int, int, int, list[Rejected], int]:
             return self._store_once(household_id, account_id, batch_id, source, lines, actor)
 
-        added, duplicates, transfers, late, position = with_retries(attempt)
+        added, duplicates, transfers, completed, late, position = with_retries(attempt)
         report.added += added
         report.duplicates += duplicates
         report.transfers += transfers
+        report.completed += completed
         for rejected in late:
             report.reject(rejected)
-        if added or transfers:
+        if added or transfers or completed:
             report.batch_id = batch_id
             report.position = max(report.position, position)
 
@@ -224,13 +233,13 @@ class Imports:
         source: dict[str, Any],
         lines: list[tuple[StatementLine, str]],
         actor: UUID | None,
-    ) -> tuple[int, int, int, list[Rejected], int]:
+    ) -> tuple[int, int, int, int, list[Rejected], int]:
         """One chunk in one append: new lines become transactions (or complete a transfer)."""
         ids = self._line_ids(household_id, account_id, [key for _, key in lines])
         fresh = [(line, tid) for (line, _), (tid, live) in zip(lines, ids, strict=True) if not live]
         duplicates = len(lines) - len(fresh)
         if not fresh:
-            return 0, duplicates, 0, [], 0
+            return 0, duplicates, 0, 0, [], 0
         account = load_account(self.app, household_id, account_id, actor, AccessLevel.FULL)
         book = load_book(self.app, household_id)
         try:
@@ -242,9 +251,23 @@ class Imports:
         matched: list[list[UUID]] = []
         late: list[Rejected] = []
         candidates = self._transfer_candidates(household_id, account, [line for line, _ in fresh])
+        holds = self._pending_candidates(household_id, account, [line for line, _ in fresh])
+        settled: list[list[UUID]] = []
         for line, tid in fresh:
             try:
-                taken = {m[0] for m in matched}
+                taken = {m[0] for m in matched} | {m[0] for m in settled}
+                held = self._pending_side(household_id, line, holds, taken)
+                if held is not None:
+                    settle(
+                        held,
+                        {account.id: account},
+                        Money.of(abs(line.amount), account.currency),
+                        line.date,
+                        batch.id,
+                    )
+                    changed += [held, MatchedLine.of(tid, batch.id, held.id)]
+                    settled.append([held.id, tid])
+                    continue
                 existing = self._transfer_side(household_id, line, actor, candidates, taken)
                 if existing is not None:
                     changed += self._complete_transfer(batch, account, existing, line, tid)
@@ -254,11 +277,60 @@ class Imports:
                     added.append(tid)
             except DomainError as error:  # e.g. below the account's minimum balance
                 late.append(Rejected(line.line, str(error)))
-        if not added and not matched:
-            return 0, duplicates, 0, late, 0
-        batch.chunk(added, matched)
+        if not added and not matched and not settled:
+            return 0, duplicates, 0, 0, late, 0
+        batch.chunk(added, matched, settled)
         done = append(self.app, batch, account, *changed, *changed_book(book))
-        return len(added), duplicates, len(matched), late, done.position
+        return len(added), duplicates, len(matched), len(settled), late, done.position
+
+    def _pending_candidates(
+        self, household_id: UUID, account: Account, lines: list[StatementLine]
+    ) -> list[dict[str, Any]]:
+        """Pending transactions of this account dated near these lines."""
+        if not lines:
+            return []
+        with self.reads.cursor() as curs:
+            curs.execute(
+                "SELECT transaction_id, kind, amount, date, recorded_at, description, merchant"  # noqa: S608
+                f" FROM {TRANSACTIONS_SCHEMA}.transactions WHERE household_id = %s AND account_id = %s"
+                " AND status = 'pending' AND kind IN ('expense', 'income') AND date BETWEEN %s AND %s",
+                (
+                    household_id, account.id,
+                    min(line.date for line in lines) - PENDING_WINDOW,
+                    max(line.date for line in lines) + PENDING_WINDOW,
+                ),
+            )  # fmt: skip
+            return curs.fetchall()
+
+    def _pending_side(
+        self, household_id: UUID, line: StatementLine, holds: list[dict[str, Any]], taken: set[UUID]
+    ) -> Transaction | None:
+        """The pending transaction this posted line completes: the same direction, a few days
+        apart, and the same amount, or the same payee within ``SETTLE_SPREAD`` of it (a tip,
+        a converted currency)."""
+        kind = "income" if line.amount > 0 else "expense"
+        size = abs(line.amount)
+        words = set(WORD.findall(f"{line.merchant or ''} {line.description}".casefold()))
+
+        def fits(row: dict[str, Any]) -> bool:
+            if row["kind"] != kind or row["transaction_id"] in taken:
+                return False
+            if abs((row["date"] - line.date).days) > PENDING_WINDOW.days:
+                return False
+            if row["amount"] == size:
+                return True
+            theirs = set(WORD.findall(f"{row['merchant'] or ''} {row['description']}".casefold()))
+            return bool(words & theirs) and abs(row["amount"] - size) <= row["amount"] * SETTLE_SPREAD
+
+        fitting = sorted(
+            (row for row in holds if fits(row)),
+            key=lambda row: (row["amount"] != size, abs((row["date"] - line.date).days), row["recorded_at"]),
+        )
+        for row in fitting:
+            held = load(self.app, Transaction, household_id, row["transaction_id"])
+            if held.status is Status.PENDING:
+                return held
+        return None
 
     def _complete_transfer(
         self, batch: ImportBatch, account: Account, existing: Transaction, line: StatementLine, tid: UUID
@@ -398,6 +470,8 @@ class Imports:
         for start in range(0, len(added), CHUNK):
             ids = added[start : start + CHUNK]
             with_retries(lambda ids=ids: self._revert_added(household_id, batch, ids, actor))  # type: ignore[misc]
+        for held_id, line_id in batch.settled:
+            with_retries(lambda h=held_id, m=line_id: self._unsettle(household_id, batch, h, m, actor))  # type: ignore[misc]
         for existing_id, line_id in batch.matched:
             with_retries(lambda e=existing_id, m=line_id: self._unmatch(household_id, batch, e, m, actor))  # type: ignore[misc]
 
@@ -439,6 +513,24 @@ class Imports:
         account.reverse(existing.id, other.amount)
         marker.revert()
         append(self.app, existing, account, marker)
+
+    def _unsettle(
+        self, household_id: UUID, batch: ImportBatch, held_id: UUID, line_id: UUID, actor: UUID | None
+    ) -> None:
+        marker = self.app.repository.get(line_id)
+        assert isinstance(marker, MatchedLine)
+        if marker.reverted:
+            return
+        held = load(self.app, Transaction, household_id, held_id)
+        account = load_account(self.app, household_id, batch.account_id, actor, AccessLevel.FULL)
+        for posting in held.unsettle(batch.id):
+            if posting.household_account_id() == account.id:
+                account.reverse(held.id, posting.amount)
+        for account_id, posting in held.household_account_postings():
+            if account_id == account.id:
+                account.post(held.id, posting.amount)
+        marker.revert()
+        append(self.app, held, account, marker)
 
     def added_by(self, batch_id: UUID) -> list[UUID]:
         """The transactions an import added, from its ChunkImported events."""

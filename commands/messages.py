@@ -28,6 +28,14 @@ NonPositiveAmount = Annotated[
         examples=["0"],
     ),
 ]
+Rate = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[0-9]{1,7}(\.[0-9]{1,10})?$",
+        description="Units of the account's currency per unit of the foreign one.",
+        examples=["0.8537"],
+    ),
+]
 CURRENCY_CODES = tuple(sorted(MINOR_UNITS))
 Currency = Annotated[
     Literal[CURRENCY_CODES],  # type: ignore[valid-type]
@@ -90,6 +98,12 @@ class RecordTransaction(Command, kw_only=True):
     notes: Notes | None = None
     status: Literal["pending", "posted"] = "posted"
     to_account_id: UUID | None = None
+    # Paid in another currency than the account's: ``amount`` and ``currency`` are what was
+    # paid, and either ``rate`` (account currency per unit) or ``account_amount`` (what the
+    # account was charged) gives the account's amount.
+    rate: Rate | None = None
+    account_amount: PositiveAmount | None = None
+    hold_days: Annotated[int, msgspec.Meta(ge=1, le=90)] | None = None  # pending only
 
 
 class RecordTransactions(Command, kw_only=True):
@@ -119,6 +133,14 @@ class Recategorise(Command, kw_only=True):
     """Put a transaction in another category."""
 
     category: Category
+
+
+class PostTransaction(Command, kw_only=True):
+    """Post a pending transaction, with its final amount or date if they changed (a tip
+    added, a later booking day)."""
+
+    amount: PositiveAmount | None = None
+    date: dt.date | None = None
 
 
 class Reason(Command, kw_only=True):

@@ -104,11 +104,12 @@ def parse_amount_text(text: str, decimal: str, thousands: str) -> Decimal:
     negative = False
     if value.startswith("(") and value.endswith(")"):
         negative, value = True, value[1:-1].strip()
-    value = re.sub(r"^[A-Z]{3}\s*|\s*[A-Z]{3}$|^[€$£¥]\s*|\s*[€$£¥]$", "", value)
+    for _ in range(2):  # "-£4.20" and "£-4.20" alike
+        if value.startswith(("-", "+")):
+            negative, value = negative ^ (value[0] == "-"), value[1:].strip()
+        value = re.sub(r"^[A-Z]{3}\s*|\s*[A-Z]{3}$|^[€$£¥]\s*|\s*[€$£¥]$", "", value)
     if value.endswith("-"):
         negative, value = True, value[:-1].strip()
-    if value.startswith(("-", "+")):
-        negative, value = negative ^ (value[0] == "-"), value[1:].strip()
     if thousands:
         parts = value.split(decimal)
         whole = parts[0]

@@ -3,22 +3,53 @@ the touched accounts together, so limits hold even under concurrent writers."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
+from decimal import Decimal
 from uuid import UUID
 
 from commands.application import Ledger
 from commands.categorisation import LearnedCategoriser, categorise_new, changed, load_book
 from commands.loading import StripedLocks, check_expected_version, load, load_account, with_retries
-from commands.messages import EditTransaction, Reason, Recategorise, RecordTransaction
+from commands.messages import EditTransaction, PostTransaction, Reason, Recategorise, RecordTransaction
 from commands.write_path import Appended, append
 from ledger.account import AccessLevel, Account
 from ledger.categories import CategoryBook
 from ledger.errors import CurrencyMismatchError, DomainError, InvalidInputError, NotFoundError
-from ledger.money import Money, parse_amount
+from ledger.money import Money, convert, parse_amount, parse_rate
 from ledger.posting import EntryKind, entry_postings
 from ledger.transaction import Status, Transaction
 
 MAX_BULK = 1000
+DEFAULT_HOLD_DAYS = 7  # a card authorisation that is not posted within a week is released
+
+
+def settle(
+    transaction: Transaction,
+    accounts: dict[UUID, Account],
+    amount: Money | None,
+    on: dt.date | None,
+    batch: UUID | None = None,
+) -> None:
+    """Post a pending transaction with its final amount and date: the accounts give back
+    what was held and take the final amount."""
+    own = transaction.household_account_postings()
+    source = next((a for a, p in own if p.amount.amount < 0), own[0][0])
+    target = next((a for a, p in own if p.amount.amount > 0 and a != source), None)
+    size = amount if amount is not None else abs(own[0][1].amount)
+    kind = transaction.kind
+    postings = entry_postings(
+        kind,
+        size,
+        source if kind is not EntryKind.INCOME else own[0][0],
+        category=transaction.category,
+        to_account_id=target if kind is EntryKind.TRANSFER else None,
+    )
+    for account_id, posting in own:
+        accounts[account_id].reverse(transaction.id, posting.amount)
+    transaction.settle(postings, on or transaction.date, batch)
+    for account_id, posting in transaction.household_account_postings():
+        accounts[account_id].post(transaction.id, posting.amount)
 
 
 class TransactionCommands:
@@ -33,6 +64,7 @@ class TransactionCommands:
         self.app = app
         self.locks = locks or StripedLocks()
         self.categoriser = categoriser
+        self.hold_days = DEFAULT_HOLD_DAYS
 
     def record(self, household_id: UUID, command: RecordTransaction, actor: UUID | None = None) -> Appended:
         return self.record_many(household_id, [command], actor)
@@ -79,9 +111,7 @@ class TransactionCommands:
                     self.app, household_id, account_id, actor, AccessLevel.FULL
                 )
         account = accounts[command.account_id]
-        if command.currency is not None and command.currency != account.currency:
-            raise CurrencyMismatchError(f"account {account.id} holds {account.currency}")
-        amount = Money.of(parse_amount(command.amount, account.currency), account.currency)
+        amount, foreign = self._amounts(command, account)
         kind = EntryKind(command.kind)
         category = book.usable(command.category, kind)
         postings = entry_postings(
@@ -99,10 +129,44 @@ class TransactionCommands:
             notes=command.notes,
             status=Status(command.status),
         )
+        if foreign is not None:
+            transaction.paid_in(*foreign)
+        if transaction.status is Status.PENDING:
+            days = command.hold_days or self.hold_days
+            transaction.hold(dt.datetime.now(dt.UTC) + dt.timedelta(days=days))
+        elif command.hold_days is not None:
+            raise InvalidInputError("hold_days is for a pending transaction")
         categorise_new(book, transaction, category is not None, self.categoriser)
         for account_id, posting in transaction.household_account_postings():
             accounts[account_id].post(transaction.id, posting.amount)
         return transaction
+
+    @staticmethod
+    def _amounts(command: RecordTransaction, account: Account) -> tuple[Money, tuple[Money, Decimal] | None]:
+        """The amount in the account's currency, and the foreign amount and rate, if any."""
+        foreign = command.currency is not None and command.currency != account.currency
+        if not foreign:
+            if command.rate is not None or command.account_amount is not None:
+                raise InvalidInputError("rate and account_amount are for an amount in another currency")
+            return Money.of(parse_amount(command.amount, account.currency), account.currency), None
+        assert command.currency is not None
+        if (command.rate is None) == (command.account_amount is None):
+            raise CurrencyMismatchError(
+                f"account {account.id} holds {account.currency}: give the rate or the account_amount"
+            )
+        original = Money.of(parse_amount(command.amount, command.currency), command.currency)
+        if command.rate is not None:
+            rate = parse_rate(command.rate)
+            amount = convert(original, rate, account.currency)
+            if amount.amount <= 0:
+                raise InvalidInputError("at this rate the amount rounds to nothing")
+        else:
+            assert command.account_amount is not None
+            amount = Money.of(parse_amount(command.account_amount, account.currency), account.currency)
+            rate = parse_rate(
+                format((amount.amount / original.amount).quantize(Decimal("1e-10")).normalize(), "f")
+            )
+        return amount, (original, rate)
 
     def edit(
         self,
@@ -135,9 +199,69 @@ class TransactionCommands:
         return with_retries(attempt)
 
     def post(
-        self, household_id: UUID, transaction_id: UUID, expected: int | None, actor: UUID | None = None
+        self,
+        household_id: UUID,
+        transaction_id: UUID,
+        expected: int | None,
+        actor: UUID | None = None,
+        command: PostTransaction | None = None,
     ) -> Appended:
-        return self._change(household_id, transaction_id, expected, actor, AccessLevel.FULL, Transaction.post)
+        """Post a pending transaction (or resolve a dispute); a pending one may settle with
+        another amount or date, and the accounts then hold the final amount."""
+        if command is None or (command.amount is None and command.date is None):
+            return self._change(
+                household_id, transaction_id, expected, actor, AccessLevel.FULL, Transaction.post
+            )
+
+        def attempt() -> Appended:
+            transaction, accounts = self._load(
+                household_id, transaction_id, expected, actor, AccessLevel.FULL
+            )
+            currency = transaction.household_account_postings()[0][1].amount.currency
+            amount = (
+                None if command.amount is None else Money.of(parse_amount(command.amount, currency), currency)
+            )
+            settle(transaction, accounts, amount, command.date)
+            return append(self.app, transaction, *accounts.values())
+
+        return with_retries(attempt)
+
+    def void(
+        self,
+        household_id: UUID,
+        transaction_id: UUID,
+        command: Reason,
+        expected: int | None,
+        actor: UUID | None = None,
+    ) -> Appended:
+        """Release a pending transaction's hold: its postings leave the balances."""
+
+        def attempt() -> Appended:
+            transaction, accounts = self._load(
+                household_id, transaction_id, expected, actor, AccessLevel.FULL
+            )
+            transaction.void(command.reason)
+            for account_id, posting in transaction.household_account_postings():
+                accounts[account_id].reverse(transaction.id, posting.amount)
+            return append(self.app, transaction, *accounts.values())
+
+        return with_retries(attempt)
+
+    def expire(self, household_id: UUID, transaction_id: UUID, now: dt.datetime) -> Appended | None:
+        """Expire one hold that ran out (None if it was posted or voided meanwhile)."""
+
+        def attempt() -> Appended | None:
+            transaction, accounts = self._load(household_id, transaction_id, None, None, AccessLevel.FULL)
+            if transaction.status is not Status.PENDING or transaction.expires_at is None:
+                return None
+            if transaction.expires_at > now:
+                return None
+            transaction.expire(now)
+            for account_id, posting in transaction.household_account_postings():
+                accounts[account_id].reverse(transaction.id, posting.amount)
+            return append(self.app, transaction, *accounts.values())
+
+        return with_retries(attempt)
 
     def dispute(
         self,

@@ -35,13 +35,23 @@ class ImportBatch(Aggregate):
         self.source = source  # format, file name, sha256, lines
         self.added = 0  # how many transactions it added (their ids are in its ChunkImported events)
         self.matched: list[list[UUID]] = []  # existing transactions turned into transfers
+        self.settled: list[list[UUID]] = []  # pending transactions the import posted
         self.report: dict[str, Any] | None = None
         self.reverted = False
 
-    def chunk(self, added: list[UUID], matched: list[list[UUID]]) -> None:
-        """``matched``: [existing transaction, the line's MatchedLine] pairs."""
+    def chunk(
+        self, added: list[UUID], matched: list[list[UUID]], settled: list[list[UUID]] | None = None
+    ) -> None:
+        """``matched``: [existing transaction, the line's MatchedLine] pairs of transfers;
+        ``settled``: the same pairs for pending transactions the lines posted."""
         self.check_not_reverted()
         self._chunk_imported(added, matched)
+        if settled:
+            self._pending_settled(settled)
+
+    @event("PendingSettled")
+    def _pending_settled(self, settled: list[list[UUID]]) -> None:
+        self.settled.extend([UUID(str(a)), UUID(str(b))] for a, b in settled)
 
     @event("ChunkImported")
     def _chunk_imported(self, added: list[UUID], matched: list[list[UUID]]) -> None:

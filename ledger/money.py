@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from ledger.errors import CurrencyMismatchError, InvalidMoneyError
 
@@ -93,3 +94,33 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency}"
+
+
+MAX_RATE = Decimal("1000000")
+
+
+def parse_rate(text: str) -> Decimal:
+    """An exchange rate: a positive decimal string (units of the account's currency per
+    unit of the foreign one), at most 10 decimals."""
+    if not isinstance(text, str) or not re.fullmatch(r"[0-9]{1,7}(\.[0-9]{1,10})?", text):
+        raise InvalidMoneyError(f"{text!r} is not a rate such as 0.9237")
+    try:
+        rate = Decimal(text)
+    except (ArithmeticError, ValueError, TypeError):
+        raise InvalidMoneyError(f"{text!r} is not a rate") from None
+    exponent = rate.as_tuple().exponent
+    if (
+        not rate.is_finite()
+        or rate <= 0
+        or rate > MAX_RATE
+        or not isinstance(exponent, int)
+        or exponent < -10
+    ):
+        raise InvalidMoneyError("a rate is a positive decimal below 1,000,000 with at most 10 decimals")
+    return rate
+
+
+def convert(amount: Money, rate: Decimal, currency: str) -> Money:
+    """``amount`` in ``currency`` at ``rate``, rounded half-even to its minor units."""
+    places = Decimal(1).scaleb(-MINOR_UNITS[check_currency(currency)])
+    return Money.of((amount.amount * rate).quantize(places, rounding=ROUND_HALF_EVEN), currency)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -10,6 +11,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from ledger.errors import IllegalTransitionError, InvalidInputError, NotFoundError
+from ledger.money import Money
 from ledger.posting import (
     UNCATEGORISED,
     EntryKind,
@@ -169,6 +171,11 @@ class Transaction(Aggregate):
         self.external_id: str | None = None
         self.matched_by: UUID | None = None  # the import batch that turned it into a transfer
         self.receipts: dict[str, dict[str, Any]] = {}  # sha256 -> name, content_type, size
+        self.expires_at: datetime | None = None  # a pending transaction's hold runs out then
+        self.settled_by: UUID | None = None  # the import that posted it, if one did
+        self.before_settlement: dict[str, Any] | None = None
+        self.original_amount: Money | None = None  # paid in a foreign currency: that amount
+        self.rate: Decimal | None = None  # and the rate used (account currency per unit)
         self.before_match: dict[str, Any] | None = None
 
     def edit(self, changes: dict[str, Any]) -> None:
@@ -275,6 +282,80 @@ class Transaction(Aggregate):
     def _posted(self) -> None:
         self.status = Status.POSTED
 
+    # --- two phases: authorised (pending, held against the balance), then posted --------
+
+    def hold(self, expires_at: datetime) -> None:
+        """A pending transaction is an authorisation: it holds its amount until it is
+        posted, voided, or ``expires_at`` passes."""
+        if self.status is not Status.PENDING:
+            raise IllegalTransitionError("only a pending transaction is held")
+        self._held(expires_at)
+
+    @event("Held")
+    def _held(self, expires_at: datetime) -> None:
+        self.expires_at = expires_at
+
+    def settle(self, postings: tuple[Posting, ...], on: date, batch_id: UUID | None = None) -> None:
+        """Post a pending transaction with the amount and date it finally had (a tip, a
+        currency conversion, a later booking day); ``batch_id`` when an import did it."""
+        self.check_transition(Status.POSTED)
+        if self.status is not Status.PENDING:
+            raise IllegalTransitionError("only a pending transaction settles with another amount")
+        check_balanced(postings)
+        before = {"postings": list(self.postings), "date": self.date.isoformat()}
+        self._settled(list(postings), on, batch_id, before)
+
+    @event("Settled")
+    def _settled(
+        self, postings: list[Posting], on: date, batch_id: UUID | None, before: dict[str, Any]
+    ) -> None:
+        self.postings = tuple(postings)
+        self.date = on
+        self.status = Status.POSTED
+        self.settled_by = batch_id
+        self.before_settlement = before
+
+    def unsettle(self, batch_id: UUID) -> tuple[Posting, ...]:
+        """Undo of the import that settled it: pending again, with what it held before.
+        Returns the postings it had while settled."""
+        if self.settled_by != batch_id or self.before_settlement is None:
+            raise IllegalTransitionError("the transaction was not settled by this import")
+        self.check_not_reconciled("be unsettled")
+        settled = self.postings
+        before = self.before_settlement
+        self._settlement_reverted(batch_id, before["postings"], date.fromisoformat(before["date"]))
+        return settled
+
+    @event("SettlementReverted")
+    def _settlement_reverted(self, batch_id: UUID, postings: list[Posting], on: date) -> None:
+        self.postings = tuple(postings)
+        self.date = on
+        self.status = Status.PENDING
+        self.settled_by = None
+        self.before_settlement = None
+
+    def void(self, reason: str) -> None:
+        """Release an authorisation: the held amount goes back to the balance."""
+        if self.status is not Status.PENDING:
+            raise IllegalTransitionError(f"a {self.status} transaction cannot be voided; cancel it")
+        self._voided(check_text("reason", reason) or "")
+
+    @event("Voided")
+    def _voided(self, reason: str) -> None:
+        self.status = Status.CANCELLED
+
+    def expire(self, now: datetime) -> None:
+        """The hold ran out before the transaction was posted."""
+        if self.status is not Status.PENDING or self.expires_at is None:
+            raise IllegalTransitionError("only a held pending transaction expires")
+        if now < self.expires_at:
+            raise IllegalTransitionError(f"the hold runs until {self.expires_at.isoformat()}")
+        self._expired()
+
+    @event("Expired")
+    def _expired(self) -> None:
+        self.status = Status.CANCELLED
+
     def dispute(self, reason: str) -> None:
         self.check_transition(Status.DISPUTED)
         self.check_not_reconciled("be disputed")
@@ -304,6 +385,23 @@ class Transaction(Aggregate):
     @event("Reconciled")
     def _reconciled(self, statement_id: UUID) -> None:
         self.reconciled_by = statement_id
+
+    # --- foreign currency ----------------------------------------------------------------
+
+    def paid_in(self, original: Money, rate: Decimal) -> None:
+        """The entry was paid in a foreign currency: ``original`` at ``rate`` (account
+        currency per foreign unit) gave the amount the account holds."""
+        if original.amount <= 0:
+            raise InvalidInputError("the foreign amount is positive")
+        own = self.household_account_postings()
+        if original.currency == own[0][1].amount.currency:
+            raise InvalidInputError("the foreign currency is the account's own")
+        self._foreign_amount(original, str(rate))
+
+    @event("ForeignAmount")
+    def _foreign_amount(self, original: Money, rate: str) -> None:
+        self.original_amount = original
+        self.rate = Decimal(rate)
 
     # --- receipts ------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Optional
 from uuid import UUID
 
@@ -231,6 +232,151 @@ def set_role(
         finally:
             ledger.close()
     console.print(f"{email} is now {role}")
+
+
+holds_app = typer.Typer(help="Pending transactions' holds.", no_args_is_help=True)
+app.add_typer(holds_app, name="holds")
+
+
+@holds_app.command("expire")
+def expire(
+    at: Annotated[Optional[str], typer.Option(help="Expire as of this ISO time (default: now).")] = None,  # noqa: UP045
+) -> None:
+    """Release every hold that ran out: each such pending transaction becomes Expired and its
+    amount returns to the balance. `fiscaflow serve` also does this every minute."""
+    import datetime as dt
+
+    from commands.application import Ledger, event_store_env
+    from commands.holds import expire_holds
+    from commands.transactions import TransactionCommands
+    from queries.db import ReadStore
+
+    now = dt.datetime.fromisoformat(at) if at else dt.datetime.now(dt.UTC)
+    if now.tzinfo is None:
+        console.print("[red]--at needs a time zone, e.g. 2026-11-30T12:00:00+00:00[/red]")
+        raise typer.Exit(2)
+    settings = load_settings()
+    with database(settings) as conninfo:
+        ledger = Ledger(event_store_env(conninfo, pool_size=1))
+        reads = ReadStore(conninfo, 1)
+        reads.open()
+        try:
+            count = expire_holds(TransactionCommands(ledger), reads, now)
+        finally:
+            reads.close()
+            ledger.close()
+    console.print(f"expired {count} holds")
+
+
+@app.command("import")
+def import_file(
+    path: Annotated[
+        Path, typer.Argument(help="The statement file (CSV or OFX).", exists=True, dir_okay=False)
+    ],
+    household: Annotated[UUID, typer.Option(help="The household that owns the account.")],
+    account: Annotated[UUID, typer.Option(help="The account to import into.")],
+    file_format: Annotated[str, typer.Option("--format", help="csv or ofx (default: from the file).")] = "",
+    date_column: Annotated[str, typer.Option(help="CSV column of the date.")] = "date",
+    amount_column: Annotated[str, typer.Option(help="CSV column of the signed amount.")] = "amount",
+    description_column: Annotated[str, typer.Option(help="CSV column of the description.")] = "description",
+    merchant_column: Annotated[str, typer.Option(help="CSV column of the payee, if any.")] = "",
+    id_column: Annotated[str, typer.Option(help="CSV column of the bank's id, if any.")] = "",
+    date_format: Annotated[str, typer.Option(help="strptime format of the dates.")] = "%Y-%m-%d",
+    decimal: Annotated[str, typer.Option(help="Decimal separator: . or ,")] = ".",
+    thousands: Annotated[str, typer.Option(help="Thousands separator, if any.")] = "",
+    sign: Annotated[str, typer.Option(help="signed, inverted (positive is money out).")] = "signed",
+) -> None:
+    """Import a bank statement into an account as the system (the same import as
+    POST /api/v1/transactions/import, with a progress bar): re-importing adds nothing, a
+    malformed file changes nothing, rejected lines are listed with their line numbers."""
+    import hashlib
+    import uuid as uuid_module
+
+    from rich.progress import Progress
+
+    from commands.application import Ledger, event_store_env
+    from commands.imports import Imports
+    from commands.statement_files import CsvOptions, OfxStatement, read_csv, read_ofx
+    from ledger.errors import DomainError
+    from queries.db import ReadStore
+
+    head = path.read_bytes()[:4096]
+    fmt = file_format or ("ofx" if b"OFXHEADER" in head.upper() or b"<OFX>" in head.upper() else "csv")
+    try:
+        options = CsvOptions(
+            date_column=date_column, amount_column=amount_column, description_column=description_column,
+            merchant_column=merchant_column or None, id_column=id_column or None, date_format=date_format,
+            decimal=decimal, thousands=thousands, sign=sign,  # type: ignore[arg-type]
+        ).check()  # fmt: skip
+    except DomainError as error:
+        console.print(f"[red]{error.detail}[/red]")
+        raise typer.Exit(2) from None
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    ofx = OfxStatement()
+    source: dict[str, object] = {"format": fmt, "file_name": path.name, "sha256": digest}
+
+    def rows():  # type: ignore[no-untyped-def]
+        stream = path.open("rb")
+        produced = read_ofx(stream, info=ofx) if fmt == "ofx" else read_csv(stream, options)
+        try:
+            for row in produced:
+                if ofx.currency:
+                    source["currency"] = ofx.currency
+                yield row
+        finally:
+            stream.close()
+
+    settings = load_settings()
+    with database(settings) as conninfo:
+        ledger = Ledger(event_store_env(conninfo, pool_size=1))
+        reads = ReadStore(conninfo, 1)
+        reads.open()
+        try:
+            with Progress(console=console) as progress:
+                task = progress.add_task(f"importing {path.name}", total=None)
+                report = Imports(ledger, reads).run(
+                    household, account, rows, source, None, uuid_module.uuid4(),
+                    progress=lambda done: progress.update(task, completed=done),
+                )  # fmt: skip
+        except DomainError as error:
+            console.print(f"[red]{error.detail}[/red]")
+            raise typer.Exit(2) from None
+        finally:
+            reads.close()
+            ledger.close()
+    console.print(
+        f"{report.lines} lines: {report.added} added, {report.duplicates} duplicates, "
+        f"{report.transfers} transfers matched, {report.rejected_count} rejected"
+    )
+    for rejected in report.rejected[:50]:
+        console.print(f"  line {rejected.line}: {rejected.reason}", highlight=False)
+    if report.batch_id:
+        console.print(f"import batch {report.batch_id}")
+
+
+categoriser_app = typer.Typer(help="The learned categoriser.", no_args_is_help=True)
+app.add_typer(categoriser_app, name="categoriser")
+
+
+@categoriser_app.command("evaluate")
+def evaluate_categoriser(
+    seed: Annotated[int, typer.Option(help="Seed of the generated year of transactions.")] = 7,
+    threshold: Annotated[float, typer.Option(help="Confidence needed to set a category.")] = 0.7,
+) -> None:
+    """Measure the categoriser on a generated year of a household's transactions: train on
+    the first 80 % by date, test on the last 20 %."""
+    from ledger.categoriser import Example, evaluate
+    from ops.sample_data import household_year
+
+    year = household_year(seed)
+    examples = [Example(t.description, t.merchant, t.kind, t.amount, t.category) for t in year]
+    cut = int(len(examples) * 0.8)
+    result = evaluate(examples[:cut], examples[cut:], threshold)
+    console.print(
+        f"trained on {result.trained_on}, tested on {result.tested_on}: "
+        f"accuracy {result.accuracy:.1%}; at confidence >= {threshold}: "
+        f"coverage {result.coverage:.1%}, precision {result.precision_at_threshold:.1%}"
+    )
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from typing import Literal
 import platformdirs
 
 Mode = Literal["development", "production"]
+DEFAULT_HOME = Path(platformdirs.user_data_dir("fiscaflow"))
 
 
 class SettingsError(ValueError):
@@ -80,7 +81,7 @@ def _number(env: Mapping[str, str], name: str, default: str, kind: type[int] | t
 @dataclass(frozen=True, slots=True)
 class Settings:
     mode: Mode = "development"
-    home: Path = Path(platformdirs.user_data_dir("fiscaflow"))
+    home: Path = DEFAULT_HOME
     database_url: str | None = None
     redis_url: str | None = None
     jwt_secret: str | None = None
@@ -111,7 +112,7 @@ class Settings:
         origins = env.get("FISCAFLOW_CORS_ORIGINS", "")
         settings = cls(
             mode=mode,  # type: ignore[arg-type]
-            home=Path(env["FISCAFLOW_HOME"]) if env.get("FISCAFLOW_HOME") else cls.home,
+            home=Path(env["FISCAFLOW_HOME"]) if env.get("FISCAFLOW_HOME") else DEFAULT_HOME,
             database_url=env.get("DATABASE_URL") or None,
             redis_url=env.get("REDIS_URL") or None,
             jwt_secret=env.get("FISCAFLOW_JWT_SECRET") or None,

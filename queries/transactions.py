@@ -99,6 +99,10 @@ def _view(row: dict[str, Any]) -> TransactionView:
         rule_id=row["rule_id"],
         import_batch_id=row["import_batch_id"],
         receipts=row["receipts"],
+        expires_at=row["expires_at"],
+        original_amount=None if row["original_amount"] is None else str(row["original_amount"]),
+        original_currency=row["original_currency"],
+        rate=None if row["rate"] is None else str(row["rate"]),
         recorded_at=row["recorded_at"],
         updated_at=row["updated_at"],
     )
@@ -231,3 +235,14 @@ def export_transactions(
         )
         for row in curs:
             yield _view(row)
+
+
+def expired_holds(store: ReadStore, now: dt.datetime, limit: int = 1000) -> list[tuple[UUID, UUID]]:
+    """(household, transaction) of pending transactions whose hold ran out, oldest first."""
+    with store.cursor() as curs:
+        curs.execute(
+            f"SELECT household_id, transaction_id FROM {S}.transactions"  # noqa: S608
+            " WHERE status = 'pending' AND expires_at <= %s ORDER BY expires_at LIMIT %s",
+            (now, limit),
+        )
+        return [(r["household_id"], r["transaction_id"]) for r in curs.fetchall()]

@@ -61,6 +61,10 @@ class TransactionView(msgspec.Struct, kw_only=True):
     rule_id: UUID | None  # the rule that set the category, if one did
     import_batch_id: UUID | None  # the import it came from, if it was imported
     receipts: int  # files attached (GET .../receipts lists them)
+    expires_at: dt.datetime | None  # a pending transaction's hold runs out then
+    original_amount: str | None  # paid in another currency: that amount,
+    original_currency: str | None  # its currency,
+    rate: str | None  # and the rate used (account currency per unit)
     recorded_at: dt.datetime
     updated_at: dt.datetime
 

@@ -42,6 +42,10 @@ class AccountsProjection(Projection):
         Transaction.TransferMatched,
         Transaction.TransferUnmatched,
         Transaction.ImportReverted,
+        Transaction.Settled,
+        Transaction.SettlementReverted,
+        Transaction.Voided,
+        Transaction.Expired,
     )
 
     @singledispatchmethod
@@ -98,9 +102,22 @@ class AccountsProjection(Projection):
         if "date" in e.changes:
             self._update_postings(curs, e.originator_id, "date = %s", e.changes["date"])
 
-    @apply.register
-    def _(self, e: Transaction.ImportReverted, curs: Cursor[Any]) -> None:
+    @apply.register(Transaction.ImportReverted)
+    @apply.register(Transaction.Voided)
+    @apply.register(Transaction.Expired)
+    def _(self, e: Any, curs: Cursor[Any]) -> None:
         self._update_postings(curs, e.originator_id, "status = %s", "cancelled")
+
+    @apply.register(Transaction.Settled)
+    @apply.register(Transaction.SettlementReverted)
+    def _(self, e: Any, curs: Cursor[Any]) -> None:
+        curs.execute(
+            f"DELETE FROM {self.schema}.postings WHERE transaction_id = %s RETURNING household_id",  # noqa: S608
+            (e.originator_id,),
+        )
+        household_id = curs.fetchall()[0][0]
+        status = "posted" if isinstance(e, Transaction.Settled) else "pending"
+        self._insert_postings(curs, household_id, e.originator_id, e.postings, e.on, status)
 
     @apply.register(Transaction.Categorised)
     @apply.register(Transaction.RuleApplied)

@@ -38,7 +38,7 @@ def sides(kind: EntryKind, postings: Any) -> tuple[Any, Any, Any, list[Any]]:
 
 class TransactionsProjection(Projection):
     name = "transactions"
-    schema_version = 6
+    schema_version = 7
     sql_package = "projections.transactions"
     handles = (
         Account.Opened,
@@ -65,6 +65,12 @@ class TransactionsProjection(Projection):
         ImportBatch.Reverted,
         Transaction.ReceiptAttached,
         Transaction.ReceiptDetached,
+        Transaction.Held,
+        Transaction.Settled,
+        Transaction.SettlementReverted,
+        Transaction.Voided,
+        Transaction.Expired,
+        Transaction.ForeignAmount,
     )
 
     @singledispatchmethod
@@ -91,6 +97,42 @@ class TransactionsProjection(Projection):
     @apply.register
     def _(self, e: Transaction.Imported, curs: Cursor[Any]) -> None:
         self._update(curs, e, "import_batch_id = %s, external_id = %s", e.batch_id, e.external_id)
+
+    @apply.register
+    def _(self, e: Transaction.Held, curs: Cursor[Any]) -> None:
+        self._update(curs, e, "expires_at = %s", e.expires_at)
+
+    @apply.register
+    def _(self, e: Transaction.Settled, curs: Cursor[Any]) -> None:
+        _, _, amount, _ = sides(self._kind(curs, e), e.postings)
+        self._update(curs, e, "status = 'posted', amount = %s, date = %s, expires_at = NULL", amount, e.on)
+
+    @apply.register
+    def _(self, e: Transaction.SettlementReverted, curs: Cursor[Any]) -> None:
+        _, _, amount, _ = sides(self._kind(curs, e), e.postings)
+        self._update(curs, e, "status = 'pending', amount = %s, date = %s", amount, e.on)
+
+    @apply.register(Transaction.Voided)
+    @apply.register(Transaction.Expired)
+    def _(self, e: Any, curs: Cursor[Any]) -> None:
+        self._update(curs, e, "status = %s", "cancelled")
+
+    @apply.register
+    def _(self, e: Transaction.ForeignAmount, curs: Cursor[Any]) -> None:
+        self._update(
+            curs, e, "original_amount = %s, original_currency = %s, rate = %s",
+            e.original.amount, e.original.currency, e.rate,
+        )  # fmt: skip
+
+    def _kind(self, curs: Cursor[Any], e: Any) -> EntryKind:
+        curs.execute(
+            f"SELECT kind FROM {self.schema}.transactions WHERE transaction_id = %s",  # noqa: S608
+            (e.originator_id,),
+        )
+        row = curs.fetchone()
+        if row is None:
+            raise LookupError(f"transaction {e.originator_id} is not in the read model")
+        return EntryKind(row[0])
 
     @apply.register
     def _(self, e: Transaction.ReceiptAttached, curs: Cursor[Any]) -> None:

@@ -93,9 +93,11 @@ def test_the_stored_log_replays_to_the_expected_state() -> None:
     home = aggregates["Household:Fixture house"]
     assert list(home.members.values()) == ["family_owner"]
     transactions = [a for a in replay().values() if isinstance(a, transaction.Transaction)]
-    cancelled = [t for t in transactions if t.status == "cancelled" and t.import_batch is None]
+    cancelled = [
+        t for t in transactions if t.status == "cancelled" and t.import_batch is None and t.expires_at is None
+    ]
     assert all(t.reconciled_by is None for t in transactions if t.description != "Statement line")
-    assert len(transactions) == 8
+    assert len(transactions) == 13
     assert [t.reconciled_by for t in transactions if t.description == "Statement line"] == [UUID(int=21)]
     assert [(t.description, t.category, str(t.date), t.tags) for t in cancelled] == [
         ("Groceries!", "household", "2026-01-04", ["a", "b"])
@@ -121,7 +123,7 @@ def test_the_stored_category_book_and_categorisations_replay() -> None:
 
 def test_the_stored_import_and_its_undo_replay() -> None:
     aggregates = list(replay().values())
-    (batch,) = [a for a in aggregates if isinstance(a, imports.ImportBatch)]
+    (batch,) = [a for a in aggregates if isinstance(a, imports.ImportBatch) and a.matched]
     assert (batch.reverted, batch.report["added"], len(batch.matched)) == (True, 1, 1)
     by_name = {a.name: a for a in aggregates if isinstance(a, account.Account)}
     assert by_name["Imported current"].balance == Decimal("0.00")
@@ -132,5 +134,28 @@ def test_the_stored_import_and_its_undo_replay() -> None:
         "BANK-1",
     )
     assert by_description["From current"].kind == "income"  # unmatched: what it was before
-    (line,) = [a for a in aggregates if isinstance(a, imports.MatchedLine)]
-    assert line.reverted
+    assert all(a.reverted for a in aggregates if isinstance(a, imports.MatchedLine))
+
+
+def test_stored_holds_receipts_and_foreign_amounts_replay() -> None:
+    aggregates = list(replay().values())
+    by_description = {t.description: t for t in aggregates if isinstance(t, transaction.Transaction)}
+    dinner = by_description["Dinner"]
+    assert (dinner.status, str(dinner.date), dinner.postings[0].amount.amount) == (
+        "posted",
+        "2026-05-03",
+        Decimal("-58.00"),
+    )
+    assert list(dinner.receipts) == ["ab" * 32]
+    assert by_description["Hotel deposit"].status == "cancelled"
+    assert by_description["Fuel authorisation"].status == "cancelled"
+    taxi = by_description["Taxi"]
+    assert (taxi.status, taxi.postings[0].amount.amount, taxi.settled_by) == (
+        "pending",
+        Decimal("-20.00"),
+        None,
+    )
+    usd = by_description["NYC hotel"]
+    assert (str(usd.original_amount), usd.rate) == ("100.00 USD", Decimal("0.9237"))
+    (card,) = [a for a in aggregates if isinstance(a, account.Account) and a.name == "Held card"]
+    assert card.balance == Decimal("-170.37")  # 58 + 20 (taxi held again) + 92.37
