@@ -80,6 +80,9 @@ class ReceiptHandlers:
         stored by the sha256 of their bytes; the limit is FISCAFLOW_MAX_RECEIPT_BYTES."""
         services = c.services
         declared = request.headers.get("content-type", "")
+        # 404/403 before anything else: a caller who may not annotate learns nothing more.
+        check = services.transactions.check_annotatable
+        await anyio.to_thread.run_sync(lambda: check(c.household, transaction_id, c.user_id))
         spooled, size, sha256, head = await spool(request.stream(), services.settings.max_receipt_bytes)
         try:
             if size == 0:
@@ -94,8 +97,6 @@ class ReceiptHandlers:
             name = file_name or f"receipt-{sha256[:12]}"
 
             def attach() -> Any:
-                # 404/403 before the bytes are stored: a refused caller leaves nothing behind.
-                services.transactions.check_annotatable(c.household, transaction_id, c.user_id)
                 if not services.blobs.exists(f"receipts/{sha256}"):
                     services.blobs.put(f"receipts/{sha256}", spooled, size, media)
                 attach_it = services.transactions.attach_receipt

@@ -136,7 +136,7 @@ class ImportHandlers:
 
             def rows() -> Any:
                 spooled.seek(0)
-                stream: IO[bytes] = _Unclosable(spooled)  # type: ignore[assignment]
+                stream: IO[bytes] = spooled  # type: ignore[assignment]
                 if fmt == "ofx":
                     return read_ofx(stream, encoding, ofx)
                 return read_csv(stream, options)
@@ -185,33 +185,6 @@ class ImportHandlers:
         if report.batch_id is not None:
             headers["Location"] = f"/api/v1/imports/{report.batch_id}"
         return Response(body, status_code=status, headers=headers)
-
-
-class _Unclosable:
-    """The parsers wrap the stream in a TextIOWrapper, which closes it when collected:
-    the spooled file must survive the first pass."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def close(self) -> None:
-        pass
-
-    @property
-    def closed(self) -> bool:
-        return False
-
-    def readable(self) -> bool:
-        return True
-
-    def writable(self) -> bool:
-        return False
-
-    def seekable(self) -> bool:
-        return True
 
 
 class ImportController(ImportHandlers, Controller):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -172,6 +172,13 @@ class TransactionCommandHandlers:
         return accepted(c.run(lambda: cancel(c.household, transaction_id, why, version, c.user_id)))
 
 
+class HistoryEntry(msgspec.Struct, kw_only=True):
+    version: int
+    type: str  # e.g. Transaction.RuleApplied
+    at: str
+    data: dict[str, Any]
+
+
 class Suggested(msgspec.Struct, kw_only=True):
     category: str
     confidence: float
@@ -255,6 +262,17 @@ class TransactionQueryHandlers:
             text=q_,
         )
         return q.list_transactions(c.services.reads, c.household, filters, limit, cursor, c.user_id)
+
+    @query("/{transaction_id:uuid}/history", "getTransactionHistory")
+    def history(self, transaction_id: FromPath[UUID], c: NamedDependency[Caller]) -> list[HistoryEntry]:
+        """The transaction's events, oldest first, from the event log itself: what was
+        recorded, and every change since with its cause (a person's edit, an import, a
+        rule and its run, the learned categoriser)."""
+        found = c.services.transactions.history(c.household, transaction_id, c.user_id)
+        return [
+            HistoryEntry(version=e["version"], type=e["type"], at=e["timestamp"], data=e["data"])
+            for e in found
+        ]
 
     @query("/{transaction_id:uuid}", "getTransaction")
     def get_one(

@@ -143,9 +143,16 @@ def _decoded(stream: IO[bytes], encoding: str) -> io.TextIOWrapper:
 
 
 def read_csv(stream: IO[bytes], options: CsvOptions) -> Iterator[Row]:
-    """Rows of a CSV statement with a header line."""
+    """Rows of a CSV statement with a header line (the caller closes ``stream``)."""
     options.check()
     text = _decoded(stream, options.encoding)
+    try:
+        yield from _csv_rows(text, options)
+    finally:
+        text.detach()  # the wrapper must neither close the caller's stream nor leak
+
+
+def _csv_rows(text: io.TextIOWrapper, options: CsvOptions) -> Iterator[Row]:
     try:
         sample = text.read(64 * 1024)
         text.seek(0)
@@ -257,8 +264,14 @@ class OfxStatement:
 
 def read_ofx(stream: IO[bytes], encoding: str = "utf-8", info: OfxStatement | None = None) -> Iterator[Row]:
     """Transactions of an OFX file (SGML 1.x or XML 2.x), one <STMTTRN> at a time."""
-    info = info or OfxStatement()
     text = _decoded(stream, encoding if encoding != "utf-8" else "cp1252")  # OFX 1.x is mostly cp1252
+    try:
+        yield from _ofx_rows(text, encoding, info or OfxStatement())
+    finally:
+        text.detach()
+
+
+def _ofx_rows(text: io.TextIOWrapper, encoding: str, info: OfxStatement) -> Iterator[Row]:
     buffer, consumed_lines, started = "", 1, False
     while True:
         try:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from commands.application import Ledger
 from commands.categorisation import LearnedCategoriser, categorise_new, changed, load_book
+from commands.history import describe
 from commands.loading import StripedLocks, check_expected_version, load, load_account, with_retries
 from commands.messages import EditTransaction, PostTransaction, Reason, Recategorise, RecordTransaction
 from commands.write_path import Appended, append
@@ -293,6 +295,12 @@ class TransactionCommands:
             AccessLevel.ANNOTATE,
             lambda t: t.attach_receipt(sha256, name, content_type, size),
         )
+
+    def history(self, household_id: UUID, transaction_id: UUID, actor: UUID | None) -> list[dict[str, Any]]:
+        """Every event of the transaction, oldest first (who changed what: a person, an
+        import, a rule run), if the actor may see it."""
+        self._load(household_id, transaction_id, None, actor, AccessLevel.VIEW)
+        return [describe(e) for e in self.app.events.get(transaction_id)]
 
     def check_annotatable(self, household_id: UUID, transaction_id: UUID, actor: UUID | None) -> None:
         """404 or 403 unless the actor may annotate the transaction (read from the store)."""

@@ -144,6 +144,16 @@ def test_a_rule_run_is_previewed_applied_and_undone_as_one_step(client: httpx.Cl
         back = read(client, f"/api/v1/transactions/{tid}", undone)
         assert (back["category"], back["categorization_source"]) == (None, None)
     assert client.post(f"/api/v1/rules/runs/{run_id}/undo").status_code == 409
+    history = client.get(f"/api/v1/transactions/{ids[0]}/history").json()
+    assert [e["type"] for e in history] == [
+        "Transaction.Recorded",
+        "Transaction.RuleApplied",
+        "Transaction.RuleUndone",
+    ]
+    applied = history[1]["data"]
+    assert (applied["rule_id"], applied["run_id"]) == (rule_id, run_id)
+    assert applied["changes"]["category"] == [None, "streaming"]  # which rule changed what
+    assert history[2]["data"]["restored"]["category"] is None
     assert read(client, "/api/v1/rules/runs", undone)[0]["undone"] is True
 
 

@@ -174,10 +174,17 @@ def test_receipts_and_export_links_on_s3(s3_server: Server) -> None:
                 json={"kind": "income", "account_id": account, "amount": "2.00", "date": "2026-11-05",
                       "description": f"p{n}"},
             )  # fmt: skip
-        answer = member.client.get("/api/v1/transactions/export", params={"account_id": account})
+        last = member.client.post(
+            "/api/v1/transactions",
+            json={"kind": "income", "account_id": account, "amount": "2.00", "date": "2026-11-06"},
+        )
+        answer = member.client.get(
+            "/api/v1/transactions/export",
+            params={"account_id": account, "after": last.json()["consistency_token"]},
+        )
         assert answer.status_code == 202, answer.text
         url: Any = answer.json()["url"]
         assert url.startswith(s3_server.s3)  # type: ignore[attr-defined]
         body = httpx.get(url)  # a presigned link: no bearer token needed
         assert body.status_code == 200
-        assert len(list(csv.DictReader(io.StringIO(body.text)))) == 5
+        assert len(list(csv.DictReader(io.StringIO(body.text)))) == 6

@@ -31,6 +31,7 @@ BODIES: dict[str, dict[str, Any] | None] = {
     "disputeTransaction": {"reason": "stolen"},
     "cancelTransaction": None,
     "getTransaction": None,
+    "getTransactionHistory": None,
     "getHousehold": None,
     "inviteMember": {"email": "thief@example.org", "role": "family_owner"},
     "changeMemberRole": {"role": "read_only"},
@@ -54,7 +55,14 @@ BODIES: dict[str, dict[str, Any] | None] = {
     "undoRuleRun": None,
     "undoImport": None,
     "getImport": None,
+    "voidTransaction": {"reason": "stolen"},
+    "listReceipts": None,
+    "attachReceipt": None,  # the body is the file: sent raw below
+    "getReceipt": None,
+    "detachReceipt": None,
+    "downloadExport": None,
 }
+RAW = {"attachReceipt": (b"%PDF-1.7 stolen", "application/pdf")}
 ADMIN_ONLY = {"changeUserRole", "suspendUser", "reinstateUser"}
 
 
@@ -104,7 +112,26 @@ def test_every_route_with_an_id_answers_404_to_another_household(
         content=f"date,amount,description\n2026-11-02,5.00,{canary}\n".encode(),
     )
     assert imported.status_code == 201, imported.text
+    receipt = victim.client.post(
+        f"/api/v1/transactions/{transaction}/receipts",
+        content=b"%PDF-1.7 " + canary.encode(),
+        headers={"Content-Type": "application/pdf"},
+    )
+    assert receipt.status_code == 201, receipt.text
+    spare = victim.client.post("/api/v1/accounts", json={"name": "Spare", "currency": "EUR"}).json()["id"]
+    many = [
+        {"kind": "income", "account_id": spare, "amount": "1.00", "date": "2026-11-04", "description": str(n)}
+        for n in range(60)
+    ]
+    bulk = victim.client.post("/api/v1/transactions/bulk", json={"transactions": many})
+    export = victim.client.get(
+        "/api/v1/transactions/export",
+        params={"account_id": spare, "after": bulk.json()["consistency_token"]},
+    )
+    assert export.status_code == 202, export.text  # above the server's inline limit: a link
     ids = {
+        "token": export.json()["url"].rsplit("/", 1)[1],
+        "sha256": receipt.headers["Location"].rsplit("/", 1)[1],
         "batch_id": imported.json()["batch_id"],
         "name": category,
         "rule_id": rule,
@@ -122,7 +149,11 @@ def test_every_route_with_an_id_answers_404_to_another_household(
 
     for method, template, operation in routes:
         path = template.format(**ids)
-        response = intruder.client.request(method, path, json=BODIES[operation])
+        if operation in RAW:
+            raw, media = RAW[operation]
+            response = intruder.client.request(method, path, content=raw, headers={"Content-Type": media})
+        else:
+            response = intruder.client.request(method, path, json=BODIES[operation])
         expected = 403 if operation in ADMIN_ONLY else 404
         assert response.status_code == expected, (method, path, response.text)
         assert canary not in response.text and "77.00" not in response.text and "82.00" not in response.text
@@ -153,12 +184,17 @@ def test_every_route_with_an_id_answers_404_to_another_household(
     assert all(canary not in r.text for r in by_body)
 
     # Nothing changed for the victim.
-    token = {"X-Consistency-Token": str(imported.json()["consistency_token"])}
+    token = {"X-Consistency-Token": str(receipt.json()["consistency_token"])}
     seen = victim.client.get(f"/api/v1/transactions/{transaction}", headers=token).json()
-    assert (seen["version"], seen["status"], seen["description"]) == (2, "posted", canary)
+    assert (seen["version"], seen["status"], seen["description"]) == (3, "posted", canary)
     assert seen["category"] == category
     accounts = victim.client.get("/api/v1/accounts").json()
-    assert [(a["name"], a["status"], a["balance"]) for a in accounts] == [(canary, "open", "82.00")]
+    assert [(a["name"], a["status"], a["balance"]) for a in accounts if a["name"] == canary] == [
+        (canary, "open", "82.00")
+    ]
+    assert victim.client.get(f"/api/v1/exports/{ids['token']}").status_code == 200
+    kept = victim.client.get(f"/api/v1/transactions/{transaction}/receipts/{ids['sha256']}")
+    assert kept.content == b"%PDF-1.7 " + canary.encode()
     household = victim.client.get(f"/api/v1/households/{victim.household_id}").json()
     assert [m["user_id"] for m in household["members"]] == [victim.user_id]
     assert victim.client.get("/api/v1/users/profile").json()["status"] == "active"
