@@ -5,7 +5,8 @@ file before anything is stored; the second appends the lines in chunks of ``CHUN
 
 Every line has an id derived from the household, the account and the line's key (the
 bank's id for it, else a fingerprint of date, amount and description, numbered when the
-same line occurs more than once in the file). A re-import finds those ids in the event
+same line occurs more than once in the file: the only state that grows with the file, 12
+bytes and a dict entry per line without a bank id). A re-import finds those ids in the event
 store and adds nothing; a crash in the middle leaves whole chunks, and importing the file
 again completes it. A line whose transaction was reverted by an undone import gets the
 next generation of its id, so that a corrected file imports cleanly after an undo.
@@ -110,6 +111,22 @@ def line_key(line: StatementLine) -> str:
     return f"fp:{line.date.isoformat()}|{line.amount.normalize():f}|{description}"
 
 
+def numbered(rows: Iterator[Row]) -> Iterator[tuple[StatementLine, str]]:
+    """The readable lines with their keys; the same line without a bank id occurring twice
+    in a file is two transactions, told apart by their occurrence number."""
+    occurrences: dict[bytes, int] = {}
+    for row in rows:
+        if isinstance(row, Rejected):
+            continue
+        key = line_key(row)
+        n = 0
+        if row.external_id is None:
+            digest = hashlib.blake2b(key.encode(), digest_size=12).digest()
+            n = occurrences.get(digest, 0)
+            occurrences[digest] = n + 1
+        yield row, f"{key}#{n}"
+
+
 class Imports:
     def __init__(self, app: Ledger, reads: ReadStore, categoriser: LearnedCategoriser | None = None) -> None:
         self.app = app
@@ -151,17 +168,10 @@ class Imports:
                 f"no line of the file could be read ({reasons or 'the file has no lines'})"
             )
         source = source | {"lines": report.lines}
-        occurrences: dict[bytes, int] = {}
         chunk: list[tuple[StatementLine, str]] = []
         done = 0
-        for row in rows():
-            if isinstance(row, Rejected):
-                continue
-            key = line_key(row)
-            digest = hashlib.blake2b(key.encode(), digest_size=16).digest()
-            n = occurrences.get(digest, 0)
-            occurrences[digest] = n + 1
-            chunk.append((row, f"{key}#{n}"))
+        for keyed in numbered(rows()):
+            chunk.append(keyed)
             if len(chunk) == CHUNK:
                 self._store(household_id, account_id, batch_id, source, chunk, actor, report)
                 done += len(chunk)
@@ -236,7 +246,11 @@ class Imports:
     ) -> tuple[int, int, int, int, list[Rejected], int]:
         """One chunk in one append: new lines become transactions (or complete a transfer)."""
         ids = self._line_ids(household_id, account_id, [key for _, key in lines])
-        fresh = [(line, tid) for (line, _), (tid, live) in zip(lines, ids, strict=True) if not live]
+        fresh, seen = [], set()
+        for (line, _), (tid, live) in zip(lines, ids, strict=True):
+            if not live and tid not in seen:  # a bank id given twice in one file: one transaction
+                fresh.append((line, tid))
+                seen.add(tid)
         duplicates = len(lines) - len(fresh)
         if not fresh:
             return 0, duplicates, 0, 0, [], 0

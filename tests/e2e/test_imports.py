@@ -202,6 +202,17 @@ def test_an_import_is_undone_whole_and_a_corrected_file_imports_cleanly(client: 
     assert client.get(f"/api/v1/imports/{batch}", params={"after": token}).json()["reverted"] is True
 
 
+def test_a_bank_id_twice_is_one_transaction_and_an_identical_line_twice_is_two(client: httpx.Client) -> None:
+    current = account(client, "Twice", "EUR")
+    by_id = b"date,amount,description,ref\n2026-11-01,-5.00,Cafe,R1\n2026-11-01,-5.00,Cafe,R1\n"
+    first = upload(client, current, by_id, id_column="ref")
+    assert (first.json()["added"], first.json()["duplicates"]) == (1, 1)
+    same = b"date,amount,description\n2026-11-02,-3.50,Coffee\n2026-11-02,-3.50,Coffee\n"
+    second = upload(client, current, same)
+    assert (second.json()["added"], second.json()["duplicates"]) == (2, 0)  # two coffees that day
+    assert upload(client, current, same).json()["duplicates"] == 2
+
+
 def test_the_same_idempotency_key_answers_the_same_report(server: Server, client: httpx.Client) -> None:
     current = account(client, "Keyed", "EUR")
     body = b"date,amount,description\n2026-11-01,-1.00,Bread\n"
