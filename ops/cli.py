@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 from uuid import UUID
 
 import typer
@@ -296,7 +296,7 @@ def import_file(
 
     from commands.application import Ledger, event_store_env
     from commands.imports import Imports
-    from commands.statement_files import CsvOptions, OfxStatement, read_csv, read_ofx
+    from commands.statement_files import CsvOptions, OfxStatement
     from ledger.errors import DomainError
     from queries.db import ReadStore
 
@@ -316,18 +316,14 @@ def import_file(
     source: dict[str, object] = {"format": fmt, "file_name": path.name, "sha256": digest}
 
     def rows():  # type: ignore[no-untyped-def]
-        stream = path.open("rb")
-        produced = read_ofx(stream, info=ofx) if fmt == "ofx" else read_csv(stream, options)
-        try:
-            for row in produced:
-                if ofx.currency:
-                    source["currency"] = ofx.currency
-                yield row
-        finally:
-            stream.close()
+        return statement_rows(path, fmt, options, ofx, source)
 
     settings = load_settings()
     with database(settings) as conninfo:
+        from projections.rebuild import prepare
+        from projections.registry import PROJECTIONS
+
+        prepare(PROJECTIONS["transactions"], conninfo)  # the import reads it for matches
         ledger = Ledger(event_store_env(conninfo, pool_size=1))
         reads = ReadStore(conninfo, 1)
         reads.open()
@@ -352,6 +348,18 @@ def import_file(
         console.print(f"  line {rejected.line}: {rejected.reason}", highlight=False)
     if report.batch_id:
         console.print(f"import batch {report.batch_id}")
+
+
+def statement_rows(path: Path, fmt: str, options: Any, ofx: Any, source: dict[str, object]) -> Iterator[Any]:
+    """The rows of a statement file, noting an OFX file's currency in ``source``."""
+    from commands.statement_files import read_csv, read_ofx
+
+    with path.open("rb") as stream:
+        produced = read_ofx(stream, info=ofx) if fmt == "ofx" else read_csv(stream, options)
+        for row in produced:
+            if ofx.currency:
+                source["currency"] = ofx.currency
+            yield row
 
 
 categoriser_app = typer.Typer(help="The learned categoriser.", no_args_is_help=True)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from typing import Any
 
 import psycopg
 import pytest
@@ -48,7 +49,11 @@ def fiscaflow(
     )
 
 
-@pytest.mark.parametrize("command", ["serve", "project", "rebuild", "events", "users", "users set-role"])
+@pytest.mark.parametrize(
+    "command",
+    ["serve", "project", "rebuild", "events", "users", "users set-role", "import", "holds expire",
+     "categoriser evaluate"],
+)  # fmt: skip
 def test_every_command_explains_itself(command: str) -> None:
     result = fiscaflow(*command.split(), "--help")
     assert result.returncode == 0
@@ -154,3 +159,39 @@ def test_events_follow_prints_new_events_as_they_come(database: str) -> None:
         follower.communicate(timeout=30)
         books.close()
     assert follower.returncode == 0
+
+
+def test_import_reports_and_a_second_run_adds_nothing(database: str, tmp_path: Any) -> None:
+    books = Books(database)
+    household = uuid.uuid4()
+    account = books.open(household)
+    books.close()
+    statement = tmp_path / "statement.csv"
+    statement.write_text(
+        "Datum;Betrag;Text\n01.11.2026;-12,50;Bakery\n02.11.2026;1.200,00;Salary\n02.11.2026;x;Bad\n"
+    )
+    args = ("import", str(statement), "--household", str(household), "--account", str(account),
+            "--date-column", "Datum", "--amount-column", "Betrag", "--description-column", "Text",
+            "--date-format", "%d.%m.%Y", "--decimal", ",", "--thousands", ".")  # fmt: skip
+    first = fiscaflow(*args, env={"DATABASE_URL": database})
+    assert first.returncode == 0, first.stderr
+    out = first.stdout + first.stderr
+    assert "3 lines: 2 added, 0 duplicates, 0 transfers matched, 1 rejected" in " ".join(out.split())
+    assert "line 4: 'x' is not an amount" in out
+    again = fiscaflow(*args, env={"DATABASE_URL": database})
+    assert "2 duplicates" in again.stdout + again.stderr
+    with psycopg.connect(database) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM eventstore.fiscaflow_events WHERE topic LIKE %s", ("%Transaction.Recorded",)
+        ).fetchone()
+    assert row == (2,)
+    statement.write_text("no,columns\n1,2\n")
+    malformed = fiscaflow(*args, env={"DATABASE_URL": database})
+    assert malformed.returncode == 2
+    assert "no column 'Datum'" in malformed.stdout + malformed.stderr
+
+
+def test_categoriser_evaluate_prints_the_accuracy() -> None:
+    result = fiscaflow("categoriser", "evaluate", "--seed", "7")
+    assert result.returncode == 0, result.stderr
+    assert "accuracy 91.6%" in " ".join((result.stdout + result.stderr).split())
