@@ -20,6 +20,7 @@ from litestar.stores.redis import RedisStore
 
 from api.accounts import AccountController
 from api.auth import jwt_auth
+from api.budgets import BudgetController
 from api.categories import CategoryController, RuleController
 from api.errors import EXCEPTION_HANDLERS, SECURITY_HEADERS
 from api.files import ExportController, ExportDownloadController, ReceiptController
@@ -101,6 +102,7 @@ def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
             TransactionController,
             CategoryController,
             RuleController,
+            BudgetController,
             ImportController,
             ImportBatchController,
             ReceiptController,

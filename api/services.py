@@ -9,7 +9,9 @@ from typing import Any
 from psycopg_pool import ConnectionPool
 
 from commands.accounts import AccountCommands
+from commands.alerts import AlertRelay
 from commands.application import Ledger, event_store_env
+from commands.budgets import BudgetCommands
 from commands.categorisation import CategoryCommands, LearnedCategoriser
 from commands.files import BlobStore, FolderStore, S3Store
 from commands.holds import HoldSweeper
@@ -37,6 +39,7 @@ class Services:
     accounts: AccountCommands
     transactions: TransactionCommands
     categories: CategoryCommands
+    budgets: BudgetCommands
     categoriser: LearnedCategoriser
     imports: Imports
     blobs: BlobStore
@@ -50,6 +53,7 @@ class Services:
     auth_pool: ConnectionPool[Any]
     projectors: Supervisor | None
     sweeper: HoldSweeper | None = None
+    relay: AlertRelay | None = None
 
     @classmethod
     def start(cls, settings: Settings, conninfo: str) -> Services:
@@ -82,16 +86,19 @@ class Services:
             projectors = Supervisor(conninfo, list(PROJECTIONS))
             projectors.start()
         transactions = TransactionCommands(ledger, categoriser=categoriser)
-        sweeper = None
-        if settings.run_projectors:  # the process that projects also releases expired holds
+        sweeper, relay = None, None
+        if settings.run_projectors:  # the process that projects also expires holds and relays alerts
             sweeper = HoldSweeper(transactions, reads)
             sweeper.start()
+            relay = AlertRelay(ledger)
+            relay.start()
         return cls(
             settings=settings,
             ledger=ledger,
             accounts=AccountCommands(ledger),
             transactions=transactions,
             categories=CategoryCommands(ledger, reads),
+            budgets=BudgetCommands(ledger),
             categoriser=categoriser,
             imports=Imports(ledger, reads, categoriser),
             blobs=blob_store(settings),
@@ -105,11 +112,14 @@ class Services:
             auth_pool=auth_pool,
             projectors=projectors,
             sweeper=sweeper,
+            relay=relay,
         )
 
     def close(self) -> None:
         if self.sweeper is not None:
             self.sweeper.stop()
+        if self.relay is not None:
+            self.relay.stop()
         if self.projectors is not None:
             self.projectors.stop()
         self.reads.close()

@@ -321,3 +321,46 @@ class Categorize(Command, kw_only=True):
     """Descriptions to suggest categories for (up to 100)."""
 
     items: Annotated[list[Describe], msgspec.Meta(min_length=1, max_length=100)]
+
+
+# --- budgets ----------------------------------------------------------------------------
+
+Threshold = Annotated[int, msgspec.Meta(ge=1, le=1000)]
+
+
+class CreateBudget(Command, kw_only=True):
+    """A spending limit per period for categories or category groups (a group covers its
+    subcategories). ``thresholds`` are percentages of the available amount that alert."""
+
+    name: Name
+    categories: Annotated[list[Category], msgspec.Meta(min_length=1, max_length=50)]
+    period: Literal["weekly", "monthly", "yearly"] = "monthly"
+    limit: PositiveAmount
+    currency: Currency
+    rollover: bool = False
+    thresholds: Annotated[list[Threshold], msgspec.Meta(min_length=1, max_length=10)] = msgspec.field(
+        default_factory=lambda: [50, 80, 100]
+    )
+    private: bool = False  # seen and changed by you only
+
+
+class ChangeBudget(Command, kw_only=True):
+    """Change a budget; absent fields stay as they are (the period and currency stay)."""
+
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    categories: Annotated[list[Category], msgspec.Meta(min_length=1, max_length=50)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    limit: PositiveAmount | msgspec.UnsetType = msgspec.UNSET
+    rollover: bool | msgspec.UnsetType = msgspec.UNSET
+    thresholds: Annotated[list[Threshold], msgspec.Meta(min_length=1, max_length=10)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    private: bool | msgspec.UnsetType = msgspec.UNSET
+
+    def changes(self) -> dict[str, object]:
+        return {
+            name: value
+            for name in self.__struct_fields__
+            if (value := getattr(self, name)) is not msgspec.UNSET
+        }

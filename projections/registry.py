@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from projections.accounts.projection import AccountsProjection
 from projections.base import Projection
+from projections.budget_alerts.projection import BudgetAlertsProjection
+from projections.budgets.projection import BudgetsProjection
 from projections.categories.projection import CategoriesProjection
 from projections.directory.projection import DirectoryProjection
 from projections.transactions.projection import TransactionsProjection
@@ -13,4 +15,6 @@ PROJECTIONS: dict[str, type[Projection]] = {
     TransactionsProjection.name: TransactionsProjection,
     DirectoryProjection.name: DirectoryProjection,
     CategoriesProjection.name: CategoriesProjection,
+    BudgetsProjection.name: BudgetsProjection,
+    BudgetAlertsProjection.name: BudgetAlertsProjection,
 }

@@ -14,6 +14,7 @@ ACCOUNTS_SCHEMA = "read_accounts"
 TRANSACTIONS_SCHEMA = "read_transactions"
 DIRECTORY_SCHEMA = "read_directory"
 CATEGORIES_SCHEMA = "read_categories"
+BUDGETS_SCHEMA = "read_budgets"
 
 
 class ReadStore:

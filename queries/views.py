@@ -168,3 +168,46 @@ class ReceiptView(msgspec.Struct, kw_only=True):
     content_type: str
     size: int
     attached_at: dt.datetime
+
+
+class PeriodView(msgspec.Struct, kw_only=True):
+    """A budget's period: what it allows, what was spent, and what is left."""
+
+    start: dt.date
+    end: dt.date
+    limit: str
+    carried_over: str  # unspent in the previous period (with rollover)
+    available: str
+    spent: str
+    remaining: str
+    percent: float  # spent as a percentage of available
+    thresholds_reached: list[int]
+
+
+class BudgetView(msgspec.Struct, kw_only=True):
+    id: UUID
+    name: str
+    categories: list[str]
+    covers: list[str]  # the categories and their subcategories
+    period: str
+    limit: str
+    currency: str
+    rollover: bool
+    thresholds: list[int]
+    private: bool
+    owner_id: UUID | None
+    version: int
+    current: PeriodView
+
+
+class BudgetAlertView(msgspec.Struct, kw_only=True):
+    """A threshold reached in a period (once per threshold and period)."""
+
+    id: UUID
+    period_start: dt.date
+    period_end: dt.date
+    threshold: int
+    spent: str
+    available: str
+    currency: str
+    crossed_at: dt.datetime

@@ -61,6 +61,10 @@ BODIES: dict[str, dict[str, Any] | None] = {
     "getReceipt": None,
     "detachReceipt": None,
     "downloadExport": None,
+    "getBudget": None,
+    "listBudgetAlerts": None,
+    "changeBudget": {"limit": "1.00"},
+    "deleteBudget": None,
 }
 RAW = {"attachReceipt": (b"%PDF-1.7 stolen", "application/pdf")}
 ADMIN_ONLY = {"changeUserRole", "suspendUser", "reinstateUser"}
@@ -129,7 +133,12 @@ def test_every_route_with_an_id_answers_404_to_another_household(
         params={"account_id": spare, "after": bulk.json()["consistency_token"]},
     )
     assert export.status_code == 202, export.text  # above the server's inline limit: a link
+    budget = victim.client.post(
+        "/api/v1/budgets", json={"name": canary, "categories": ["food"], "limit": "77.00", "currency": "EUR"}
+    )
+    assert budget.status_code == 201, budget.text
     ids = {
+        "budget_id": budget.json()["id"],
         "token": export.json()["url"].rsplit("/", 1)[1],
         "sha256": receipt.headers["Location"].rsplit("/", 1)[1],
         "batch_id": imported.json()["batch_id"],
