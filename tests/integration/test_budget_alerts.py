@@ -95,8 +95,10 @@ def test_spending_and_alerts_follow_every_change(
     account = books.open(household)
     budget = BudgetCommands(books.ledger).create(
         household,
-        CreateBudget(name="Food", categories=["food"], limit=f"{limit}.00", currency="EUR", thresholds=THRESHOLDS,
-                     rollover=rollover),
+        CreateBudget(
+            name="Food", categories=["food"], limit=f"{limit}.00", currency="EUR", thresholds=THRESHOLDS,
+            rollover=rollover,
+        ),
         None,
     ).id  # fmt: skip
     book: dict[uuid.UUID, dict[str, Any]] = {}
@@ -144,7 +146,8 @@ def test_spending_and_alerts_follow_every_change(
             assert row is not None
             assert Decimal(row[0]) == spent(book, start, end), month
         emitted = conn.execute(
-            "SELECT state FROM eventstore.fiscaflow_events WHERE topic LIKE %s AND convert_from(state, 'UTF8') LIKE %s",
+            "SELECT state FROM eventstore.fiscaflow_events WHERE topic LIKE %s"
+            " AND convert_from(state, 'UTF8') LIKE %s",
             ("%BudgetThresholdCrossed", f"%{budget.hex}%"),
         ).fetchall()
     alerts = [books.ledger.mapper.transcoder.decode(bytes(state)) for (state,) in emitted]

@@ -6,6 +6,7 @@ topic or write an upcaster; never edit the fixture (it stands for data already s
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import json
 from collections import defaultdict
@@ -18,7 +19,7 @@ from eventsourcing.domain import CanMutateAggregate, _created_event_classes
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from ledger import account, categories, household, imports, transaction, user
+from ledger import account, budget, categories, household, imports, transaction, user
 from ledger.transcodings import event_mapper
 
 FIXTURES = sorted((Path(__file__).resolve().parents[1] / "fixtures").glob("event_log_v*.jsonl"))
@@ -50,7 +51,7 @@ def every_event_class() -> set[str]:
     """The events our aggregates trigger: the library's generic Event, and the Created
     class an aggregate gets when its created event has another name, are left out."""
     topics = set()
-    for module in (account, categories, household, imports, transaction, user):
+    for module in (account, budget, categories, household, imports, transaction, user):
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if cls.__module__ != module.__name__:
                 continue
@@ -159,3 +160,19 @@ def test_stored_holds_receipts_and_foreign_amounts_replay() -> None:
     assert (str(usd.original_amount), usd.rate) == ("100.00 USD", Decimal("0.9237"))
     (card,) = [a for a in aggregates if isinstance(a, account.Account) and a.name == "Held card"]
     assert card.balance == Decimal("-170.37")  # 58 + 20 (taxi held again) + 92.37
+
+
+def test_stored_budgets_and_alerts_replay() -> None:
+    aggregates = list(replay().values())
+    budgets = {b.name: b for b in aggregates if isinstance(b, budget.Budget)}
+    food = budgets["Food"]
+    assert (food.limit.amount, food.thresholds, food.private, food.rollover) == (
+        Decimal("450.00"),
+        [75, 100],
+        True,
+        True,
+    )
+    assert budgets["Old"].deleted
+    (alert,) = [a for a in aggregates if isinstance(a, budget.BudgetAlert)]
+    assert (alert.budget_id, alert.threshold, alert.spent) == (food.id, 75, Decimal("340.00"))
+    assert alert.id == budget.alert_id(food.id, dt.date(2026, 6, 1), 75)
