@@ -24,6 +24,7 @@ from api.budgets import BudgetController
 from api.categories import CategoryController, RuleController
 from api.errors import EXCEPTION_HANDLERS, SECURITY_HEADERS
 from api.files import ExportController, ExportDownloadController, ReceiptController
+from api.goals import GoalController
 from api.health import health, ready
 from api.households import HouseholdController
 from api.imports import ImportBatchController, ImportController
@@ -103,6 +104,7 @@ def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
             CategoryController,
             RuleController,
             BudgetController,
+            GoalController,
             ImportController,
             ImportBatchController,
             ReceiptController,

@@ -14,6 +14,7 @@ from commands.application import Ledger, event_store_env
 from commands.budgets import BudgetCommands
 from commands.categorisation import CategoryCommands, LearnedCategoriser
 from commands.files import BlobStore, FolderStore, S3Store
+from commands.goals import GoalCommands
 from commands.holds import HoldSweeper
 from commands.households import HouseholdCommands
 from commands.idempotency import IdempotencyStore
@@ -40,6 +41,7 @@ class Services:
     transactions: TransactionCommands
     categories: CategoryCommands
     budgets: BudgetCommands
+    goals: GoalCommands
     categoriser: LearnedCategoriser
     imports: Imports
     blobs: BlobStore
@@ -99,6 +101,7 @@ class Services:
             transactions=transactions,
             categories=CategoryCommands(ledger, reads),
             budgets=BudgetCommands(ledger),
+            goals=GoalCommands(ledger),
             categoriser=categoriser,
             imports=Imports(ledger, reads, categoriser),
             blobs=blob_store(settings),

@@ -364,3 +364,33 @@ class ChangeBudget(Command, kw_only=True):
             for name in self.__struct_fields__
             if (value := getattr(self, name)) is not msgspec.UNSET
         }
+
+
+# --- goals ------------------------------------------------------------------------------
+
+
+class CreateGoal(Command, kw_only=True):
+    """Save towards a target amount, optionally by a date, in some of the household's
+    accounts (their balances are the progress)."""
+
+    name: Name
+    target: PositiveAmount
+    currency: Currency
+    account_ids: Annotated[list[UUID], msgspec.Meta(min_length=1, max_length=20)]
+    target_date: dt.date | None = None
+
+
+class ChangeGoal(Command, kw_only=True):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    target: PositiveAmount | msgspec.UnsetType = msgspec.UNSET
+    account_ids: Annotated[list[UUID], msgspec.Meta(min_length=1, max_length=20)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    target_date: dt.date | msgspec.UnsetType | None = msgspec.UNSET
+
+    def changes(self) -> dict[str, object]:
+        return {
+            name: value
+            for name in self.__struct_fields__
+            if (value := getattr(self, name)) is not msgspec.UNSET
+        }

@@ -8,6 +8,7 @@ from projections.budget_alerts.projection import BudgetAlertsProjection
 from projections.budgets.projection import BudgetsProjection
 from projections.categories.projection import CategoriesProjection
 from projections.directory.projection import DirectoryProjection
+from projections.goals.projection import GoalsProjection
 from projections.transactions.projection import TransactionsProjection
 
 PROJECTIONS: dict[str, type[Projection]] = {
@@ -17,4 +18,5 @@ PROJECTIONS: dict[str, type[Projection]] = {
     CategoriesProjection.name: CategoriesProjection,
     BudgetsProjection.name: BudgetsProjection,
     BudgetAlertsProjection.name: BudgetAlertsProjection,
+    GoalsProjection.name: GoalsProjection,
 }

@@ -15,6 +15,7 @@ TRANSACTIONS_SCHEMA = "read_transactions"
 DIRECTORY_SCHEMA = "read_directory"
 CATEGORIES_SCHEMA = "read_categories"
 BUDGETS_SCHEMA = "read_budgets"
+GOALS_SCHEMA = "read_goals"
 
 
 class ReadStore:

@@ -211,3 +211,25 @@ class BudgetAlertView(msgspec.Struct, kw_only=True):
     available: str
     currency: str
     crossed_at: dt.datetime
+
+
+class GoalView(msgspec.Struct, kw_only=True):
+    """A savings goal and its progress: the linked accounts' balances against the target;
+    the projected completion date follows their net inflow of the last 90 days."""
+
+    id: UUID
+    name: str
+    target: str
+    currency: str
+    target_date: dt.date | None
+    account_ids: list[UUID]
+    saved: str
+    remaining: str
+    percent: float
+    achieved: bool
+    saving_per_month: str  # net inflow of the last 90 days, per 30 days
+    projected_date: dt.date | None  # null when achieved or when nothing is being saved
+    on_track: bool | None  # null without a target date
+    needed_per_month: str | None  # to reach the target by its date
+    owner_id: UUID | None
+    version: int

@@ -65,6 +65,9 @@ BODIES: dict[str, dict[str, Any] | None] = {
     "listBudgetAlerts": None,
     "changeBudget": {"limit": "1.00"},
     "deleteBudget": None,
+    "getGoal": None,
+    "changeGoal": {"target": "1.00"},
+    "deleteGoal": None,
 }
 RAW = {"attachReceipt": (b"%PDF-1.7 stolen", "application/pdf")}
 ADMIN_ONLY = {"changeUserRole", "suspendUser", "reinstateUser"}
@@ -137,7 +140,12 @@ def test_every_route_with_an_id_answers_404_to_another_household(
         "/api/v1/budgets", json={"name": canary, "categories": ["food"], "limit": "77.00", "currency": "EUR"}
     )
     assert budget.status_code == 201, budget.text
+    goal = victim.client.post(
+        "/api/v1/goals", json={"name": canary, "target": "77.00", "currency": "EUR", "account_ids": [account]}
+    )
+    assert goal.status_code == 201, goal.text
     ids = {
+        "goal_id": goal.json()["id"],
         "budget_id": budget.json()["id"],
         "token": export.json()["url"].rsplit("/", 1)[1],
         "sha256": receipt.headers["Location"].rsplit("/", 1)[1],

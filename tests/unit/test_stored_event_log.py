@@ -19,7 +19,7 @@ from eventsourcing.domain import CanMutateAggregate, _created_event_classes
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from ledger import account, budget, categories, household, imports, transaction, user
+from ledger import account, budget, categories, goal, household, imports, transaction, user
 from ledger.transcodings import event_mapper
 
 FIXTURES = sorted((Path(__file__).resolve().parents[1] / "fixtures").glob("event_log_v*.jsonl"))
@@ -51,7 +51,7 @@ def every_event_class() -> set[str]:
     """The events our aggregates trigger: the library's generic Event, and the Created
     class an aggregate gets when its created event has another name, are left out."""
     topics = set()
-    for module in (account, budget, categories, household, imports, transaction, user):
+    for module in (account, budget, categories, goal, household, imports, transaction, user):
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if cls.__module__ != module.__name__:
                 continue
@@ -176,3 +176,9 @@ def test_stored_budgets_and_alerts_replay() -> None:
     (alert,) = [a for a in aggregates if isinstance(a, budget.BudgetAlert)]
     assert (alert.budget_id, alert.threshold, alert.spent) == (food.id, 75, Decimal("340.00"))
     assert alert.id == budget.alert_id(food.id, dt.date(2026, 6, 1), 75)
+
+
+def test_stored_goals_replay() -> None:
+    goals = {g.name: g for g in replay().values() if isinstance(g, goal.Goal)}
+    assert (goals["Car"].target.amount, goals["Car"].target_date) == (Decimal("6000.00"), None)
+    assert goals["Bike"].deleted
