@@ -19,6 +19,7 @@ from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 
 from api.accounts import AccountController
+from api.analytics import AnalyticsController
 from api.auth import jwt_auth
 from api.budgets import BudgetController
 from api.categories import CategoryController, RuleController
@@ -105,6 +106,7 @@ def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
             RuleController,
             BudgetController,
             GoalController,
+            AnalyticsController,
             ImportController,
             ImportBatchController,
             ReceiptController,

@@ -14,9 +14,15 @@ from typing import Any
 import psycopg
 import pytest
 
+from commands.budgets import BudgetCommands
+from commands.goals import GoalCommands
 from commands.messages import (
     ActionsBody,
     AddCategory,
+    ChangeBudget,
+    ChangeGoal,
+    CreateBudget,
+    CreateGoal,
     EditTransaction,
     MergeCategory,
     Reason,
@@ -47,6 +53,16 @@ TABLES = {
         ("rules", "rule_id"),
         ("rule_runs", "run_id"),
     ],
+    "budgets": [("budgets", "budget_id"), ("alerts", "alert_id")],
+    "budget_alerts": [
+        ("budgets", "budget_id"),
+        ("books", "book_id"),
+        ("tree", "household_id, name"),
+        ("expenses", "transaction_id"),
+        ("crossed", "budget_id, period_start, threshold"),
+        ("outbox", "alert_id"),
+    ],
+    "goals": [("goals", "goal_id")],
 }
 
 
@@ -92,6 +108,24 @@ def fill(books: Books, seed: int, count: int = 120) -> None:
             books.categories.add(household, AddCategory(name="Extras", parent="food"))
             books.categories.merge(household, "Extras", MergeCategory(into="rent"))
             books.categories.archive(household, "books")
+            budgets = BudgetCommands(books.ledger)
+            food = budgets.create(
+                household,
+                CreateBudget(name="Food", categories=["food"], limit="900.00", currency="EUR", rollover=True),
+                None,
+            ).id
+            budgets.change(household, food, ChangeBudget(limit="700.00", thresholds=[10, 60]), None, None)
+            spare = budgets.create(
+                household, CreateBudget(name="Spare", categories=["Yard"], limit="5.00", currency="EUR"), None
+            ).id
+            budgets.delete(household, spare, None, None)
+            goals = GoalCommands(books.ledger)
+            goal = goals.create(
+                household,
+                CreateGoal(name="Trip", target="3000.00", currency="EUR", account_ids=accounts[:2]),
+                None,
+            ).id
+            goals.change(household, goal, ChangeGoal(target="3500.00"), None, None)
 
 
 def add_people(books: Books, rng: random.Random) -> uuid.UUID:
