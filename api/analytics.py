@@ -154,12 +154,13 @@ class AnalyticsHandlers:
         day = today or dt.date.today()
         start = day.replace(day=1)
         money = q.main_currency(reads, household)
-        month = q.report(
-            reads, household, ["kind"], q.Filters(date_from=start, date_to=day, kind=None), money, viewer
-        )
+        with reads.cursor() as curs:
+            rates = q.recorded_rates(curs, household, money)
+        month_filter = q.Filters(date_from=start, date_to=day, kind=None)
+        month = q.report(reads, household, ["kind"], month_filter, money, viewer, rates=rates)
         by_kind = {r.key[0]: r.amount for r in month.rows}
         categories = q.report(
-            reads, household, ["category"], q.Filters(date_from=start, date_to=day), money, viewer, limit=5
+            reads, household, ["category"], q.Filters(date_from=start, date_to=day), money, viewer, 5, rates
         )
         total = float(categories.total) or 1.0
         return Dashboard(

@@ -113,6 +113,7 @@ def report(
     currency: str,
     viewer: UUID | None,
     limit: int = 1000,
+    rates: dict[str, tuple[Decimal, dt.date]] | None = None,
 ) -> Report:
     unknown = [g for g in group_by if g not in GROUPS]
     if unknown or not 1 <= len(group_by) <= 3 or len(set(group_by)) != len(group_by):
@@ -126,7 +127,8 @@ def report(
     grouping = ", ".join(f"g{n}" for n in range(len(group_by)))
     places = Decimal(1).scaleb(-MINOR_UNITS[currency])
     with store.cursor() as curs:
-        rates = recorded_rates(curs, household_id, currency)
+        if rates is None:
+            rates = recorded_rates(curs, household_id, currency)
         curs.execute(
             f"SELECT {keys}, t.currency AS cur, sum(t.amount) AS amount, count(*) AS n"  # noqa: S608
             f" FROM {S}.transactions t WHERE {where} GROUP BY {grouping}, t.currency",

@@ -38,7 +38,7 @@ def sides(kind: EntryKind, postings: Any) -> tuple[Any, Any, Any, list[Any]]:
 
 class TransactionsProjection(Projection):
     name = "transactions"
-    schema_version = 7
+    schema_version = 8
     sql_package = "projections.transactions"
     handles = (
         Account.Opened,
