@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections import defaultdict
+from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -18,6 +20,7 @@ from api.consistency import TokenHeader, TokenQuery, read_after
 from api.responses import COMMON_PROBLEMS, query
 from api.tenancy import Caller
 from commands.messages import Category, Currency
+from ledger.money import MINOR_UNITS
 from queries import accounts as accounts_q
 from queries import analytics as q
 from queries import budgets as budgets_q
@@ -157,24 +160,25 @@ class AnalyticsHandlers:
         with reads.cursor() as curs:
             rates = q.recorded_rates(curs, household, money)
         month_filter = q.Filters(date_from=start, date_to=day, kind=None)
-        month = q.report(reads, household, ["kind"], month_filter, money, viewer, rates=rates)
-        by_kind = {r.key[0]: r.amount for r in month.rows}
-        categories = q.report(
-            reads, household, ["category"], q.Filters(date_from=start, date_to=day), money, viewer, 5, rates
-        )
-        total = float(categories.total) or 1.0
+        month = q.report(reads, household, ["kind", "category"], month_filter, money, viewer, rates=rates)
+        by_kind: dict[str, Decimal] = defaultdict(Decimal)
+        for row in month.rows:
+            by_kind[row.key[0]] += Decimal(row.amount)
+        spending = [r for r in month.rows if r.key[0] == "expense"][:5]  # largest first
+        total = float(by_kind["expense"]) or 1.0
+        places = Decimal(1).scaleb(-MINOR_UNITS[money])
         return Dashboard(
             currency=money,
             accounts=accounts_q.list_accounts(reads, household, viewer),
             this_month=MonthSummary(
                 start=start,
-                spent=by_kind.get("expense", "0"),
-                earned=by_kind.get("income", "0"),
+                spent=str(by_kind["expense"].quantize(places)),
+                earned=str(by_kind["income"].quantize(places)),
                 top_categories=[
                     CategoryShare(
-                        category=r.key[0], amount=r.amount, share=round(float(r.amount) * 100 / total, 2)
+                        category=r.key[1], amount=r.amount, share=round(float(r.amount) * 100 / total, 2)
                     )
-                    for r in categories.rows
+                    for r in spending
                 ],
             ),
             budgets=budgets_q.list_budgets(reads, household, viewer, day),

@@ -22,7 +22,7 @@ import msgspec
 from ledger.errors import InvalidInputError
 from ledger.money import MINOR_UNITS
 from queries.db import ReadStore
-from queries.transactions import HIDDEN_ACCOUNT, S
+from queries.transactions import S, hidden_accounts
 
 GROUPS = {
     "category": "coalesce(t.category, 'uncategorised')",
@@ -69,11 +69,12 @@ class Filters:
     category: str | None = None
 
 
-def _where(household_id: UUID, f: Filters, viewer: UUID | None) -> tuple[str, list[Any]]:
+def _where(household_id: UUID, f: Filters, hidden: list[UUID]) -> tuple[str, list[Any]]:
+    """The filters, and: a transaction touching an account hidden from the viewer is left out."""
     clauses, params = ["t.household_id = %s", "t.status <> 'cancelled'"], [household_id]
-    if viewer is not None:
-        clauses.append(HIDDEN_ACCOUNT)
-        params += [viewer, str(viewer)]
+    if hidden:
+        clauses.append("NOT (t.account_ids && %s::uuid[])")
+        params.append(hidden)
     for clause, value in (
         ("t.date >= %s", f.date_from),
         ("t.date <= %s", f.date_to),
@@ -122,13 +123,13 @@ def report(
         raise InvalidInputError(f"unknown currency {currency!r}")
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
         raise InvalidInputError("date_from is after date_to")
-    where, params = _where(household_id, filters, viewer)
     keys = ", ".join(f"{GROUPS[g]} AS g{n}" for n, g in enumerate(group_by))
     grouping = ", ".join(f"g{n}" for n in range(len(group_by)))
     places = Decimal(1).scaleb(-MINOR_UNITS[currency])
     with store.cursor() as curs:
         if rates is None:
             rates = recorded_rates(curs, household_id, currency)
+        where, params = _where(household_id, filters, hidden_accounts(curs, household_id, viewer))
         curs.execute(
             f"SELECT {keys}, t.currency AS cur, sum(t.amount) AS amount, count(*) AS n"  # noqa: S608
             f" FROM {S}.transactions t WHERE {where} GROUP BY {grouping}, t.currency",

@@ -14,7 +14,7 @@ from ledger.categories import DEFAULT_TREE
 from ledger.errors import NotFoundError
 from ledger.money import Money
 from queries.db import BUDGETS_SCHEMA, CATEGORIES_SCHEMA, TRANSACTIONS_SCHEMA, ReadStore
-from queries.transactions import HIDDEN_ACCOUNT
+from queries.transactions import hidden_accounts
 from queries.views import BudgetAlertView, BudgetView, PeriodView
 
 VISIBLE = "(b.private = false OR b.owner_id = %s OR %s::uuid IS NULL)"
@@ -45,9 +45,10 @@ def spent(
     clauses = ["t.household_id = %s", "t.kind = 'expense'", "t.status <> 'cancelled'", "t.currency = %s",
                "lower(t.category) = ANY(%s)", "t.date BETWEEN %s AND %s"]  # fmt: skip
     params: list[Any] = [household_id, currency, names, start, end]
-    if viewer is not None:
-        clauses.append(HIDDEN_ACCOUNT)
-        params += [viewer, str(viewer)]
+    hidden = hidden_accounts(curs, household_id, viewer)
+    if hidden:
+        clauses.append("NOT (t.account_ids && %s::uuid[])")
+        params.append(hidden)
     curs.execute(
         f"SELECT coalesce(sum(amount), 0) AS spent FROM {TRANSACTIONS_SCHEMA}.transactions t"  # noqa: S608
         f" WHERE {' AND '.join(clauses)}",

@@ -53,6 +53,18 @@ HIDDEN_ACCOUNT = (
 )
 
 
+def hidden_accounts(curs: Any, household_id: UUID, viewer: UUID | None) -> list[UUID]:
+    """The household's accounts hidden from the viewer (none for the system)."""
+    if viewer is None:
+        return []
+    curs.execute(
+        f"SELECT account_id FROM {S}.account_access a WHERE household_id = %s"  # noqa: S608
+        " AND a.owner_id IS DISTINCT FROM %s AND coalesce(a.member_access ->> %s, a.default_access) = 'none'",
+        (household_id, viewer, str(viewer)),
+    )
+    return [row["account_id"] for row in curs.fetchall()]
+
+
 def _where(household_id: UUID, f: TransactionFilter, viewer: UUID | None) -> tuple[str, list[Any]]:
     """Filters, plus: a transaction touching an account hidden from the viewer is left out."""
     clauses, params = ["t.household_id = %s"], [household_id]
