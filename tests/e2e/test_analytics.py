@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.users import join, verify
+
 pytestmark = pytest.mark.e2e
 
 
@@ -122,3 +124,26 @@ def test_the_dashboard_in_one_call(client: httpx.Client, household: dict[str, An
     assert [(b["name"], b["current"]["spent"]) for b in board["budgets"]] == [("Food", "420.00")]  # EUR only
     assert [g["name"] for g in board["goals"]] == ["Trip"]
     assert len(board["recent"]) == 5
+
+
+def test_analytics_leave_out_accounts_hidden_from_the_viewer(server: Any, signup: Any) -> None:
+    owner, partner = signup("Owner"), signup("Partner")
+    verify(partner)
+    shared = join(server.url, owner, partner)
+    private = owner.client.post(
+        "/api/v1/accounts", json={"name": "Mine", "currency": "EUR", "sharing": "none"}
+    ).json()["id"]
+    common = owner.client.post("/api/v1/accounts", json={"name": "Ours", "currency": "EUR"}).json()["id"]
+    record(owner.client, private, "expense", "70.00", "2026-11-02", category="gifts")
+    token = record(owner.client, common, "expense", "30.00", "2026-11-02", category="groceries")
+    period = {"date_from": "2026-11-01", "date_to": "2026-11-30", "after": token}
+    mine = owner.client.get("/api/v1/analytics/spending", params=period).json()
+    assert [(r["key"], r["amount"]) for r in mine["rows"]] == [(["gifts"], "70.00"), (["groceries"], "30.00")]
+    with shared:
+        theirs = shared.get("/api/v1/analytics/spending", params=period).json()
+        assert [(r["key"], r["amount"]) for r in theirs["rows"]] == [(["groceries"], "30.00")]
+        board = shared.get(
+            "/api/v1/analytics/dashboard", params={"today": "2026-11-20", "after": token}
+        ).json()
+        assert board["this_month"]["spent"] == "30.00"
+        assert [a["name"] for a in board["accounts"]] == ["Ours"]
