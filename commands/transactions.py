@@ -237,28 +237,42 @@ class TransactionCommands:
         actor: UUID | None = None,
     ) -> Appended:
         """Release a pending transaction's hold: its postings leave the balances."""
-
-        def attempt() -> Appended:
-            transaction, accounts = self._load(
-                household_id, transaction_id, expected, actor, AccessLevel.FULL
-            )
-            transaction.void(command.reason)
-            for account_id, posting in transaction.household_account_postings():
-                accounts[account_id].reverse(transaction.id, posting.amount)
-            return append(self.app, transaction, *accounts.values())
-
-        return with_retries(attempt)
+        released = self._release(
+            household_id, transaction_id, expected, actor, lambda t: t.void(command.reason)
+        )
+        assert released is not None  # void always changes (or refuses)
+        return released
 
     def expire(self, household_id: UUID, transaction_id: UUID, now: dt.datetime) -> Appended | None:
         """Expire one hold that ran out (None if it was posted or voided meanwhile)."""
 
-        def attempt() -> Appended | None:
-            transaction, accounts = self._load(household_id, transaction_id, None, None, AccessLevel.FULL)
-            if transaction.status is not Status.PENDING or transaction.expires_at is None:
-                return None
-            if transaction.expires_at > now:
-                return None
+        def due(transaction: Transaction) -> bool:
+            held = transaction.status is Status.PENDING and transaction.expires_at is not None
+            if not held or transaction.expires_at > now:  # type: ignore[operator]
+                return False
             transaction.expire(now)
+            return True
+
+        return self._release(household_id, transaction_id, None, None, due)
+
+    def _release(
+        self,
+        household_id: UUID,
+        transaction_id: UUID,
+        expected: int | None,
+        actor: UUID | None,
+        change: Callable[[Transaction], bool | None],
+    ) -> Appended | None:
+        """Apply a change that takes the transaction out of the balances (cancel, void,
+        expire), reverse its postings on its accounts, append all together; retried. A
+        change answering False had nothing to do: nothing is appended."""
+
+        def attempt() -> Appended | None:
+            transaction, accounts = self._load(
+                household_id, transaction_id, expected, actor, AccessLevel.FULL
+            )
+            if change(transaction) is False:
+                return None
             for account_id, posting in transaction.household_account_postings():
                 accounts[account_id].reverse(transaction.id, posting.amount)
             return append(self.app, transaction, *accounts.values())
@@ -345,17 +359,11 @@ class TransactionCommands:
         actor: UUID | None = None,
     ) -> Appended:
         """Cancel and take the postings back out of the accounts' balances."""
-
-        def attempt() -> Appended:
-            transaction, accounts = self._load(
-                household_id, transaction_id, expected, actor, AccessLevel.FULL
-            )
-            transaction.cancel(command.reason)
-            for account_id, posting in transaction.household_account_postings():
-                accounts[account_id].reverse(transaction.id, posting.amount)
-            return append(self.app, transaction, *accounts.values())
-
-        return with_retries(attempt)
+        released = self._release(
+            household_id, transaction_id, expected, actor, lambda t: t.cancel(command.reason)
+        )
+        assert released is not None  # a cancel always changes (or refuses)
+        return released
 
     def _load(
         self,
