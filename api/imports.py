@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from typing import IO, Annotated, Any, Literal
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 import anyio.to_thread
@@ -20,7 +21,7 @@ from api.idempotency import KeyHeader
 from api.responses import COMMAND_PROBLEMS, CONSISTENCY_HEADER, Accepted, accepted, command, query
 from api.tenancy import Caller, household_caller
 from commands.imports import ImportReport
-from commands.statement_files import CsvOptions, MalformedFileError, OfxStatement, read_csv, read_ofx
+from commands.statement_files import CsvOptions, MalformedFileError, Row, detect_format, read_statement
 from commands.write_path import Appended
 from queries import imports as q
 from queries.db import TRANSACTIONS_SCHEMA
@@ -52,14 +53,6 @@ def caller_without_key(request: Request[Any, Any, Any]) -> Caller:
     """The import reads its own body as a stream: the Idempotency-Key is handled by the
     import itself (the key names the batch), not by hashing a body held in memory."""
     return household_caller(request, None)
-
-
-def detect_format(declared: str | None, content_type: str, head: bytes) -> str:
-    if declared is not None:
-        return declared
-    if "ofx" in content_type or b"OFXHEADER" in head[:1024].upper() or b"<OFX>" in head[:4096].upper():
-        return "ofx"
-    return "csv"
 
 
 class ImportHandlers:
@@ -116,7 +109,7 @@ class ImportHandlers:
                 if len(head) < 4096:
                     head += chunk[: 4096 - len(head)]
                 spooled.write(chunk)
-            fmt = detect_format(file_format, request.headers.get("content-type", ""), head)
+            fmt = file_format or detect_format(head, request.headers.get("content-type", ""))
             options = CsvOptions(
                 date_column=date_column or "date",
                 amount_column=amount_column or ("amount" if sign != "split" else None),
@@ -132,23 +125,10 @@ class ImportHandlers:
                 delimiter=delimiter,
                 encoding=encoding,
             ).check()
-            ofx = OfxStatement()
 
-            def rows() -> Any:
+            def rows() -> Iterator[Row]:
                 spooled.seek(0)
-                stream: IO[bytes] = spooled  # type: ignore[assignment]
-                if fmt == "ofx":
-                    return read_ofx(stream, encoding, ofx)
-                return read_csv(stream, options)
-
-            def currency_checked_rows() -> Any:
-                produced: Any = rows()
-                first = next(produced, None)
-                if fmt == "ofx" and ofx.currency:
-                    source["currency"] = ofx.currency
-                if first is not None:
-                    yield first
-                yield from produced
+                return read_statement(spooled, fmt, options, source)  # type: ignore[arg-type]
 
             source: dict[str, Any] = {"format": fmt, "file_name": file_name, "sha256": digest.hexdigest()}
             if spooled.tell() == 0:
@@ -162,9 +142,7 @@ class ImportHandlers:
             imports = c.services.imports
 
             def run() -> ImportReport:
-                return imports.run(
-                    c.household, account_id, currency_checked_rows, source, c.user_id, batch_id
-                )
+                return imports.run(c.household, account_id, rows, source, c.user_id, batch_id)
 
             report = await anyio.to_thread.run_sync(run)
         finally:

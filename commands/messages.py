@@ -59,6 +59,17 @@ class Command(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Base of all command bodies: unknown fields are refused (no mass assignment)."""
 
 
+class Change(Command, kw_only=True):
+    """Base of partial updates: the fields sent, absent ones left as they are."""
+
+    def changes(self) -> dict[str, object]:
+        return {
+            name: value
+            for name in self.__struct_fields__
+            if (value := getattr(self, name)) is not msgspec.UNSET
+        }
+
+
 class OpenAccount(Command, kw_only=True):
     """Open an account for the household."""
 
@@ -112,7 +123,7 @@ class RecordTransactions(Command, kw_only=True):
     transactions: Annotated[list[RecordTransaction], msgspec.Meta(min_length=1, max_length=1000)]
 
 
-class EditTransaction(Command, kw_only=True):
+class EditTransaction(Change, kw_only=True):
     """Change descriptive fields of a transaction; absent fields stay as they are."""
 
     description: Text | msgspec.UnsetType = msgspec.UNSET
@@ -120,13 +131,6 @@ class EditTransaction(Command, kw_only=True):
     date: dt.date | msgspec.UnsetType = msgspec.UNSET
     tags: list[Tag] | msgspec.UnsetType = msgspec.UNSET
     notes: Notes | msgspec.UnsetType | None = msgspec.UNSET
-
-    def changes(self) -> dict[str, object]:
-        return {
-            name: value
-            for name in self.__struct_fields__
-            if (value := getattr(self, name)) is not msgspec.UNSET
-        }
 
 
 class Recategorise(Command, kw_only=True):
@@ -344,7 +348,7 @@ class CreateBudget(Command, kw_only=True):
     private: bool = False  # seen and changed by you only
 
 
-class ChangeBudget(Command, kw_only=True):
+class ChangeBudget(Change, kw_only=True):
     """Change a budget; absent fields stay as they are (the period and currency stay)."""
 
     name: Name | msgspec.UnsetType = msgspec.UNSET
@@ -357,13 +361,6 @@ class ChangeBudget(Command, kw_only=True):
         msgspec.UNSET
     )
     private: bool | msgspec.UnsetType = msgspec.UNSET
-
-    def changes(self) -> dict[str, object]:
-        return {
-            name: value
-            for name in self.__struct_fields__
-            if (value := getattr(self, name)) is not msgspec.UNSET
-        }
 
 
 # --- goals ------------------------------------------------------------------------------
@@ -380,17 +377,10 @@ class CreateGoal(Command, kw_only=True):
     target_date: dt.date | None = None
 
 
-class ChangeGoal(Command, kw_only=True):
+class ChangeGoal(Change, kw_only=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
     target: PositiveAmount | msgspec.UnsetType = msgspec.UNSET
     account_ids: Annotated[list[UUID], msgspec.Meta(min_length=1, max_length=20)] | msgspec.UnsetType = (
         msgspec.UNSET
     )
     target_date: dt.date | msgspec.UnsetType | None = msgspec.UNSET
-
-    def changes(self) -> dict[str, object]:
-        return {
-            name: value
-            for name in self.__struct_fields__
-            if (value := getattr(self, name)) is not msgspec.UNSET
-        }

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 from ledger.errors import InvalidInputError
 from ledger.text import check_text
@@ -343,3 +343,22 @@ def _unescape(value: str | None) -> str | None:
     if value is None:
         return None
     return value.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&amp;", "&")
+
+
+def detect_format(head: bytes, content_type: str = "") -> str:
+    """ofx when the content type or the first bytes say so, else csv."""
+    start = head[:4096].upper()
+    if "ofx" in content_type.lower() or b"OFXHEADER" in start or b"<OFX>" in start:
+        return "ofx"
+    return "csv"
+
+
+def read_statement(stream: IO[bytes], fmt: str, options: CsvOptions, source: dict[str, Any]) -> Iterator[Row]:
+    """The rows of a CSV or OFX statement; an OFX file's currency (CURDEF) is noted in
+    ``source["currency"]`` as soon as it is read, for the import to check."""
+    ofx = OfxStatement()
+    produced = read_ofx(stream, options.encoding, ofx) if fmt == "ofx" else read_csv(stream, options)
+    for row in produced:
+        if ofx.currency:
+            source["currency"] = ofx.currency
+        yield row

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 from uuid import UUID
 
 import typer
@@ -296,12 +296,17 @@ def import_file(
 
     from commands.application import Ledger, event_store_env
     from commands.imports import Imports
-    from commands.statement_files import CsvOptions, OfxStatement
+    from commands.statement_files import CsvOptions, detect_format, read_statement
     from ledger.errors import DomainError
     from queries.db import ReadStore
 
-    head = path.read_bytes()[:4096]
-    fmt = file_format or ("ofx" if b"OFXHEADER" in head.upper() or b"<OFX>" in head.upper() else "csv")
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:  # the file is read in chunks: it may be large
+        head = stream.read(4096)
+        digest.update(head)
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    fmt = file_format or detect_format(head)
     try:
         options = CsvOptions(
             date_column=date_column, amount_column=amount_column, description_column=description_column,
@@ -311,12 +316,11 @@ def import_file(
     except DomainError as error:
         console.print(f"[red]{error.detail}[/red]")
         raise typer.Exit(2) from None
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    ofx = OfxStatement()
-    source: dict[str, object] = {"format": fmt, "file_name": path.name, "sha256": digest}
+    source: dict[str, object] = {"format": fmt, "file_name": path.name, "sha256": digest.hexdigest()}
 
     def rows():  # type: ignore[no-untyped-def]
-        return statement_rows(path, fmt, options, ofx, source)
+        with path.open("rb") as stream:
+            yield from read_statement(stream, fmt, options, source)
 
     settings = load_settings()
     with database(settings) as conninfo:
@@ -348,18 +352,6 @@ def import_file(
         console.print(f"  line {rejected.line}: {rejected.reason}", highlight=False)
     if report.batch_id:
         console.print(f"import batch {report.batch_id}")
-
-
-def statement_rows(path: Path, fmt: str, options: Any, ofx: Any, source: dict[str, object]) -> Iterator[Any]:
-    """The rows of a statement file, noting an OFX file's currency in ``source``."""
-    from commands.statement_files import read_csv, read_ofx
-
-    with path.open("rb") as stream:
-        produced = read_ofx(stream, info=ofx) if fmt == "ofx" else read_csv(stream, options)
-        for row in produced:
-            if ofx.currency:
-                source["currency"] = ofx.currency
-            yield row
 
 
 categoriser_app = typer.Typer(help="The learned categoriser.", no_args_is_help=True)
