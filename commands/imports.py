@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -484,10 +485,13 @@ class Imports:
         for start in range(0, len(added), CHUNK):
             ids = added[start : start + CHUNK]
             with_retries(lambda ids=ids: self._revert_added(household_id, batch, ids, actor))  # type: ignore[misc]
-        for held_id, line_id in batch.settled:
-            with_retries(lambda h=held_id, m=line_id: self._unsettle(household_id, batch, h, m, actor))  # type: ignore[misc]
-        for existing_id, line_id in batch.matched:
-            with_retries(lambda e=existing_id, m=line_id: self._unmatch(household_id, batch, e, m, actor))  # type: ignore[misc]
+        unsettle = partial(self._unsettle, batch.id)
+        unmatch = partial(self._unmatch, batch.id)
+        for pairs, undo in ((batch.settled, unsettle), (batch.matched, unmatch)):
+            for transaction_id, line_id in pairs:
+                with_retries(
+                    partial(self._undo_line, household_id, batch, transaction_id, line_id, actor, undo)
+                )
 
         def finish() -> Appended:
             fresh = self._batch(household_id, batch_id)
@@ -514,37 +518,40 @@ class Imports:
         if changed:
             append(self.app, account, *changed)
 
-    def _unmatch(
-        self, household_id: UUID, batch: ImportBatch, existing_id: UUID, line_id: UUID, actor: UUID | None
+    def _undo_line(
+        self,
+        household_id: UUID,
+        batch: ImportBatch,
+        transaction_id: UUID,
+        line_id: UUID,
+        actor: UUID | None,
+        undo: Callable[[Transaction, Account], None],
     ) -> None:
+        """Undo what a matched line did to an existing transaction (a transfer it matched, a
+        hold it settled), once: the line's marker is reverted in the same append."""
         marker = self.app.repository.get(line_id)
         assert isinstance(marker, MatchedLine)
         if marker.reverted:
             return
-        existing = load(self.app, Transaction, household_id, existing_id)
+        transaction = load(self.app, Transaction, household_id, transaction_id)
         account = load_account(self.app, household_id, batch.account_id, actor, AccessLevel.FULL)
-        other = existing.unmatch_transfer(batch.id)
-        account.reverse(existing.id, other.amount)
+        undo(transaction, account)
         marker.revert()
-        append(self.app, existing, account, marker)
+        append(self.app, transaction, account, marker)
 
-    def _unsettle(
-        self, household_id: UUID, batch: ImportBatch, held_id: UUID, line_id: UUID, actor: UUID | None
-    ) -> None:
-        marker = self.app.repository.get(line_id)
-        assert isinstance(marker, MatchedLine)
-        if marker.reverted:
-            return
-        held = load(self.app, Transaction, household_id, held_id)
-        account = load_account(self.app, household_id, batch.account_id, actor, AccessLevel.FULL)
-        for posting in held.unsettle(batch.id):
+    @staticmethod
+    def _unmatch(batch_id: UUID, existing: Transaction, account: Account) -> None:
+        other = existing.unmatch_transfer(batch_id)
+        account.reverse(existing.id, other.amount)
+
+    @staticmethod
+    def _unsettle(batch_id: UUID, held: Transaction, account: Account) -> None:
+        for posting in held.unsettle(batch_id):
             if posting.household_account_id() == account.id:
                 account.reverse(held.id, posting.amount)
         for account_id, posting in held.household_account_postings():
             if account_id == account.id:
                 account.post(held.id, posting.amount)
-        marker.revert()
-        append(self.app, held, account, marker)
 
     def added_by(self, batch_id: UUID) -> list[UUID]:
         """The transactions an import added, from its ChunkImported events."""

@@ -175,6 +175,12 @@ def test_an_ofx_statement_imports_dedupes_and_matches_a_transfer(
     again = client.post("/api/v1/transactions/import", params={"account_id": current}, content=body)
     assert (again.status_code, again.json()["added"], again.json()["duplicates"]) == (200, 0, 7)
     assert events(server) == before
+    undone = client.post(f"/api/v1/imports/{report['batch_id']}/undo")
+    assert undone.status_code == 200, undone.text
+    after = undone.json()["consistency_token"]
+    back = client.get(f"/api/v1/transactions/{moved_in.json()['id']}", params={"after": after}).json()
+    assert (back["kind"], back["account_id"], back["to_account_id"]) == ("income", savings, None)
+    assert (balance(client, current, after), balance(client, savings, after)) == ("0.00", "500.00")
     euro = account(client, "Euro", "EUR")
     wrong = client.post("/api/v1/transactions/import", params={"account_id": euro}, content=body)
     assert wrong.status_code == 422
