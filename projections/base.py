@@ -67,6 +67,19 @@ class Projection:
     def table(self, name: str) -> Identifier:
         return Identifier(self.schema, name)
 
+    def update_row(
+        self, curs: Cursor[Any], table: str, key: str, e: Any, assignments: str, *values: Any
+    ) -> None:
+        """Change the aggregate's row (``key`` = its id) and stamp it with the event's version
+        and time; the row must be there (a gap in the events would be a bug)."""
+        curs.execute(
+            f"UPDATE {self.schema}.{table} SET {assignments}, version = %s, updated_at = %s"  # noqa: S608
+            f" WHERE {key} = %s",
+            (*values, e.originator_version, e.timestamp, e.originator_id),
+        )
+        if curs.rowcount != 1:
+            raise LookupError(f"{table} row {e.originator_id} is not in the read model {self.name}")
+
     def apply(self, event: DomainEventProtocol[Any], curs: Cursor[Any]) -> None:
         """Apply one event inside the runner's transaction (a singledispatchmethod in subclasses)."""
         raise NotImplementedError

@@ -91,10 +91,4 @@ class BudgetsProjection(Projection):
         )
 
     def _update(self, curs: Cursor[Any], e: Any, assignments: str, *values: Any) -> None:
-        curs.execute(
-            f"UPDATE {self.schema}.budgets SET {assignments}, version = %s, updated_at = %s"  # noqa: S608
-            " WHERE budget_id = %s",
-            (*values, e.originator_version, e.timestamp, e.originator_id),
-        )
-        if curs.rowcount != 1:
-            raise LookupError(f"budget {e.originator_id} is not in the read model")
+        self.update_row(curs, "budgets", "budget_id", e, assignments, *values)

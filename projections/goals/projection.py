@@ -52,10 +52,4 @@ class GoalsProjection(Projection):
         self._update(curs, e, "deleted = true")
 
     def _update(self, curs: Cursor[Any], e: Any, assignments: str, *values: Any) -> None:
-        curs.execute(
-            f"UPDATE {self.schema}.goals SET {assignments}, version = %s, updated_at = %s"  # noqa: S608
-            " WHERE goal_id = %s",
-            (*values, e.originator_version, e.timestamp, e.originator_id),
-        )
-        if curs.rowcount != 1:
-            raise LookupError(f"goal {e.originator_id} is not in the read model")
+        self.update_row(curs, "goals", "goal_id", e, assignments, *values)

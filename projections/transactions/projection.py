@@ -286,10 +286,4 @@ class TransactionsProjection(Projection):
         )
 
     def _update(self, curs: Cursor[Any], e: Any, assignments: str, *values: Any) -> None:
-        curs.execute(
-            f"UPDATE {self.schema}.transactions SET {assignments}, version = %s, updated_at = %s"  # noqa: S608
-            " WHERE transaction_id = %s",
-            (*values, e.originator_version, e.timestamp, e.originator_id),
-        )
-        if curs.rowcount != 1:
-            raise LookupError(f"transaction {e.originator_id} is not in the read model")
+        self.update_row(curs, "transactions", "transaction_id", e, assignments, *values)
