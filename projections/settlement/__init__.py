@@ -1,0 +1,1 @@
+"""The settlement read model: shared expenses, members' shares, incomes and settle-ups."""
