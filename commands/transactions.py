@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.domain import Aggregate
+
 from commands.application import Ledger
 from commands.categorisation import LearnedCategoriser, categorise_new, changed, load_book
 from commands.history import describe
@@ -38,7 +40,8 @@ def settle(
     own = transaction.household_account_postings()
     source = next((a for a, p in own if p.amount.amount < 0), own[0][0])
     target = next((a for a, p in own if p.amount.amount > 0 and a != source), None)
-    size = amount if amount is not None else abs(own[0][1].amount)
+    held = own[0][1].amount
+    size = amount if amount is not None else Money.of(abs(held.amount), held.currency)
     kind = transaction.kind
     postings = entry_postings(
         kind,
@@ -97,6 +100,18 @@ class TransactionCommands:
                 raise
         return append(self.app, transactions[0], *transactions[1:], *accounts.values(), *changed(book))
 
+    def record_with(
+        self, household_id: UUID, command: RecordTransaction, transaction_id: UUID, cause: Aggregate
+    ) -> Appended:
+        """Record a transaction of a given id in one append with the aggregate that caused
+        it (a schedule's occurrence): both or neither, once (the id cannot be stored twice).
+        No retries here: the caller reloads ``cause`` and tries again."""
+        accounts: dict[UUID, Account] = {}
+        book = load_book(self.app, household_id)
+        with self.locks.holding({command.account_id}):
+            transaction = self._build(household_id, command, None, accounts, book, transaction_id)
+            return append(self.app, cause, transaction, *accounts.values(), *changed(book))
+
     def _build(
         self,
         household_id: UUID,
@@ -104,6 +119,7 @@ class TransactionCommands:
         actor: UUID | None,
         accounts: dict[UUID, Account],
         book: CategoryBook,
+        transaction_id: UUID | None = None,
     ) -> Transaction:
         """A new transaction, with its postings applied to the (shared) loaded accounts, and
         categorised: by the person, else by a rule, else by the learned categoriser."""
@@ -130,6 +146,7 @@ class TransactionCommands:
             tags=command.tags,
             notes=command.notes,
             status=Status(command.status),
+            id=transaction_id,
         )
         if foreign is not None:
             transaction.paid_in(*foreign)

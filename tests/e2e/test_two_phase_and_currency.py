@@ -59,6 +59,11 @@ def test_an_authorisation_holds_then_posts_with_its_final_amount_and_date(client
     assert client.post(f"/api/v1/transactions/{tid}/post", json={"amount": "1.00"}).status_code == 409
     plain = record(client, card, "expense", "2.00", status="pending")
     assert client.post(f"/api/v1/transactions/{plain.json()['id']}/post").status_code == 200  # no body
+    dated = record(client, card, "expense", "3.00", status="pending")
+    redated = client.post(f"/api/v1/transactions/{dated.json()['id']}/post", json={"date": "2026-11-06"})
+    assert redated.status_code == 200, redated.text  # a new date only: the held amount stays
+    final = view(client, f"/api/v1/transactions/{dated.json()['id']}", redated)
+    assert (final["status"], final["amount"], final["date"]) == ("posted", "3.00", "2026-11-06")
 
 
 def test_a_void_releases_the_hold_and_only_pending_ones_are_voided(client: httpx.Client) -> None:
