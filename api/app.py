@@ -29,9 +29,14 @@ from api.goals import GoalController
 from api.health import health, ready
 from api.households import HouseholdController
 from api.imports import ImportBatchController, ImportController
+from api.insights import InsightController
+from api.monitors import MonitorController
+from api.notifications import NotificationController
 from api.reconciliation import ReconciliationController
 from api.requests import access_log, refuse_duplicate_keys
+from api.schedules import ScheduleController
 from api.services import Services
+from api.settlement import SettlementController
 from api.transactions import TransactionController
 from api.users import UserController
 from ops.settings import Settings
@@ -87,6 +92,7 @@ def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
         version="0.1.0",
         description=DESCRIPTION,
         path="/schema",
+        use_handler_docstrings=True,  # each handler's docstring is its operation's description
         # Interactive docs only when enabled; the JSON document is always served.
         render_plugins=[ScalarRenderPlugin(), JsonRenderPlugin()]
         if settings.openapi_docs
@@ -106,7 +112,12 @@ def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
             RuleController,
             BudgetController,
             GoalController,
+            SettlementController,
             AnalyticsController,
+            InsightController,
+            ScheduleController,
+            MonitorController,
+            NotificationController,
             ImportController,
             ImportBatchController,
             ReceiptController,

@@ -9,18 +9,24 @@ from typing import Any
 from psycopg_pool import ConnectionPool
 
 from commands.accounts import AccountCommands
-from commands.alerts import AlertRelay
+from commands.alerts import relay_alerts
 from commands.application import Ledger, event_store_env
 from commands.budgets import BudgetCommands
 from commands.categorisation import CategoryCommands, LearnedCategoriser
+from commands.deliveries import Sender
 from commands.files import BlobStore, FolderStore, S3Store
 from commands.goals import GoalCommands
-from commands.holds import HoldSweeper
+from commands.holds import hold_sweep
 from commands.households import HouseholdCommands
 from commands.idempotency import IdempotencyStore
 from commands.imports import Imports
+from commands.monitors import MonitorCommands
+from commands.notifications import NotificationCommands
+from commands.periodic import Periodic
 from commands.personal_tokens import PersonalTokens
 from commands.reconciliation import Reconciliations
+from commands.schedules import ScheduleCommands, run_schedules
+from commands.settlement import SettlementCommands
 from commands.tokens import TokenService
 from commands.transactions import TransactionCommands
 from commands.users import UserCommands
@@ -42,6 +48,7 @@ class Services:
     categories: CategoryCommands
     budgets: BudgetCommands
     goals: GoalCommands
+    settlement: SettlementCommands
     categoriser: LearnedCategoriser
     imports: Imports
     blobs: BlobStore
@@ -54,8 +61,10 @@ class Services:
     reads: ReadStore
     auth_pool: ConnectionPool[Any]
     projectors: Supervisor | None
-    sweeper: HoldSweeper | None = None
-    relay: AlertRelay | None = None
+    schedules: ScheduleCommands
+    monitors: MonitorCommands
+    notifications: NotificationCommands
+    workers: list[Periodic]
 
     @classmethod
     def start(cls, settings: Settings, conninfo: str) -> Services:
@@ -88,12 +97,19 @@ class Services:
             projectors = Supervisor(conninfo, list(PROJECTIONS))
             projectors.start()
         transactions = TransactionCommands(ledger, categoriser=categoriser)
-        sweeper, relay = None, None
-        if settings.run_projectors:  # the process that projects also expires holds and relays alerts
-            sweeper = HoldSweeper(transactions, reads)
-            sweeper.start()
-            relay = AlertRelay(ledger)
-            relay.start()
+        schedules = ScheduleCommands(ledger, transactions, reads)
+        workers = []
+        if settings.run_projectors:  # the process that projects also does the periodic work
+            workers = [
+                Periodic("hold-sweeper", hold_sweep(transactions, reads), 60.0),
+                Periodic("alert-relay", lambda: relay_alerts(ledger), 1.0),
+                Periodic("schedule-runner", run_schedules(schedules), settings.schedule_interval),
+                Periodic(
+                    "notification-sender", Sender(settings, auth_pool).round, settings.delivery_interval
+                ),
+            ]
+            for worker in workers:
+                worker.start()
         return cls(
             settings=settings,
             ledger=ledger,
@@ -102,6 +118,7 @@ class Services:
             categories=CategoryCommands(ledger, reads),
             budgets=BudgetCommands(ledger),
             goals=GoalCommands(ledger),
+            settlement=SettlementCommands(ledger),
             categoriser=categoriser,
             imports=Imports(ledger, reads, categoriser),
             blobs=blob_store(settings),
@@ -114,15 +131,15 @@ class Services:
             reads=reads,
             auth_pool=auth_pool,
             projectors=projectors,
-            sweeper=sweeper,
-            relay=relay,
+            schedules=schedules,
+            monitors=MonitorCommands(ledger),
+            notifications=NotificationCommands(ledger, auth_pool, reads),
+            workers=workers,
         )
 
     def close(self) -> None:
-        if self.sweeper is not None:
-            self.sweeper.stop()
-        if self.relay is not None:
-            self.relay.stop()
+        for worker in self.workers:
+            worker.stop()
         if self.projectors is not None:
             self.projectors.stop()
         self.reads.close()

@@ -1,32 +1,74 @@
-"""The relay of budget alerts: outbox rows of the alerts follower become events.
+"""The relay of alerts: outbox rows of the alert followers become events.
 
-Each outbox row is appended as a ``BudgetThresholdCrossed`` event of a ``BudgetAlert``
-whose id derives from (budget, period, threshold), then deleted. A crash between the two
-leaves the row; the next append of it is refused by the event store (the id exists), and
-the row is deleted then: each alert is stored exactly once.
+The budget alerts follower and the balance monitors follower write what they detect to an
+outbox in the same transaction as their tracking position. Each outbox row is appended as
+an event of an alert aggregate whose id derives from what it is about (budget, period and
+threshold; monitor and account posting), then deleted. A crash between the two leaves the
+row; the next append of it is refused by the event store (the id exists), and the row is
+deleted then: each alert is stored exactly once.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
+from collections.abc import Callable
 from typing import Any
+
+from eventsourcing.domain import Aggregate
 
 from commands.application import Ledger
 from commands.write_path import append
 from ledger.budget import BudgetAlert
 from ledger.errors import ConcurrencyConflictError
+from ledger.monitor import BalanceAlert
 
-log = logging.getLogger("fiscaflow.alerts")
-OUTBOX = "read_budget_alerts.outbox"
+
+def budget_alert(row: dict[str, Any]) -> Aggregate:
+    return BudgetAlert.crossed(
+        row["household_id"],
+        row["budget_id"],
+        (row["period_start"], row["period_end"]),
+        row["threshold"],
+        row["spent"],
+        row["available"],
+        row["currency"],
+    )
+
+
+def balance_alert(row: dict[str, Any]) -> Aggregate:
+    facts = {
+        k: row[k]
+        for k in (
+            "household_id",
+            "owner_id",
+            "account_id",
+            "name",
+            "direction",
+            "threshold",
+            "balance",
+            "currency",
+        )
+    }
+    return BalanceAlert.crossed(row["monitor_id"], row["account_version"], facts)
+
+
+# outbox table -> (its order, the alert of a row)
+OUTBOXES: dict[str, tuple[str, Callable[[dict[str, Any]], Aggregate]]] = {
+    "read_budget_alerts.outbox": ("period_start, alert_id", budget_alert),
+    "read_balance_monitors.outbox": ("account_id, account_version, alert_id", balance_alert),
+}
 
 
 def relay_alerts(app: Ledger, limit: int = 500) -> int:
-    """Append the pending alerts; returns how many were new."""
+    """Append the pending alerts of every outbox; returns how many were new."""
+    return sum(relay_outbox(app, table, limit) for table in OUTBOXES)
+
+
+def relay_outbox(app: Ledger, table: str, limit: int) -> int:
+    order, build = OUTBOXES[table]
     recorder: Any = app.recorder
     with recorder.datastore.get_connection() as conn:
         try:
-            rows = conn.execute(f"SELECT * FROM {OUTBOX} ORDER BY period_start LIMIT %s", (limit,)).fetchall()  # noqa: S608
+            rows = conn.execute(f"SELECT * FROM {table} ORDER BY {order} LIMIT %s", (limit,)).fetchall()  # noqa: S608
         except Exception as error:  # the follower's schema is not there yet
             if "does not exist" in str(error):
                 conn.rollback()
@@ -34,38 +76,11 @@ def relay_alerts(app: Ledger, limit: int = 500) -> int:
             raise
     new = 0
     for row in rows:
-        alert = BudgetAlert.crossed(
-            row["household_id"],
-            row["budget_id"],
-            (row["period_start"], row["period_end"]),
-            row["threshold"],
-            row["spent"],
-            row["available"],
-            row["currency"],
-        )
         try:
-            append(app, alert)
+            append(app, build(row))
             new += 1
         except ConcurrencyConflictError:
             pass  # stored before a crash: exactly once all the same
         with recorder.datastore.get_connection() as conn, conn.transaction():
-            conn.execute(f"DELETE FROM {OUTBOX} WHERE alert_id = %s", (row["alert_id"],))  # noqa: S608
+            conn.execute(f"DELETE FROM {table} WHERE alert_id = %s", (row["alert_id"],))  # noqa: S608
     return new
-
-
-class AlertRelay(threading.Thread):
-    def __init__(self, app: Ledger, interval: float = 1.0) -> None:
-        super().__init__(name="alert-relay", daemon=True)
-        self.app, self.interval = app, interval
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopping.wait(self.interval):
-            try:
-                relay_alerts(self.app)
-            except Exception:
-                log.exception("alert relay failed; retrying")
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.join(timeout=5)

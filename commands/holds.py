@@ -1,7 +1,7 @@
 """Expiring holds: pending transactions whose authorisation ran out release their amount.
 
 ``expire_holds`` is one sweep (the CLI's ``fiscaflow holds expire`` runs it once); the
-``HoldSweeper`` thread runs a sweep every ``interval`` seconds inside ``fiscaflow serve``.
+``hold_sweep`` is the work ``fiscaflow serve`` runs every minute (commands/periodic.py).
 A sweep is safe to run anywhere and twice: each expiry re-checks the aggregate and appends
 with optimistic concurrency, so a hold posted or voided meanwhile is left alone.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
+from collections.abc import Callable
 
 from commands.transactions import TransactionCommands
 from ledger.errors import DomainError
@@ -38,20 +38,6 @@ def expire_holds(commands: TransactionCommands, reads: ReadStore, now: dt.dateti
             return expired
 
 
-class HoldSweeper(threading.Thread):
-    def __init__(self, commands: TransactionCommands, reads: ReadStore, interval: float = 60.0) -> None:
-        super().__init__(name="hold-sweeper", daemon=True)
-        self.commands, self.reads, self.interval = commands, reads, interval
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopping.wait(self.interval):
-            try:
-                if count := expire_holds(self.commands, self.reads):
-                    log.info("expired %d holds", count)
-            except Exception:
-                log.exception("hold sweep failed; retrying next round")
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.join(timeout=5)
+def hold_sweep(commands: TransactionCommands, reads: ReadStore) -> Callable[[], int]:
+    """The periodic work of ``fiscaflow serve``: expire what ran out by now."""
+    return lambda: expire_holds(commands, reads)

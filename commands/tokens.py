@@ -26,7 +26,7 @@ AUDIENCE = "fiscaflow-api"
 ALGORITHM = "HS256"  # pinned: verification accepts nothing else
 ACCESS_TTL = timedelta(minutes=15)
 REFRESH_FAMILY_TTL = timedelta(days=7)
-AUTH_SCHEMA_VERSIONS = (1, 2)
+AUTH_SCHEMA_VERSIONS = (1, 2, 3)
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "jti", "sub", "typ"]
 
 

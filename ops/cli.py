@@ -16,6 +16,7 @@ from uuid import UUID
 import typer
 from rich.console import Console
 
+from ops.cli_jobs import notifications_app, schedules_app
 from ops.settings import Settings, SettingsError
 
 app = typer.Typer(
@@ -236,6 +237,8 @@ def set_role(
 
 holds_app = typer.Typer(help="Pending transactions' holds.", no_args_is_help=True)
 app.add_typer(holds_app, name="holds")
+app.add_typer(schedules_app, name="schedules")
+app.add_typer(notifications_app, name="notifications")
 
 
 @holds_app.command("expire")

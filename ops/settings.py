@@ -50,6 +50,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FISCAFLOW_MAX_RECEIPT_BYTES", "10485760", "Largest receipt accepted, in bytes."),
     Setting("FISCAFLOW_EXPORT_INLINE_ROWS", "10000", "Larger exports go to file storage as a link."),
     Setting("FISCAFLOW_CATEGORISER_THRESHOLD", "0.7", "Confidence (0-1) needed to set a learned category."),
+    Setting("SMTP_HOST", "(no email)", "SMTP server for email notifications (without it: none sent)."),
+    Setting("SMTP_PORT", "25", "SMTP port (587 with SMTP_STARTTLS, 465 is not supported)."),
+    Setting("SMTP_FROM", "fiscaflow@localhost", "Sender address of notification emails."),
+    Setting("SMTP_USERNAME", "(none)", "SMTP login, if the server wants one (with SMTP_PASSWORD)."),
+    Setting("SMTP_PASSWORD", "(none)", "SMTP password."),
+    Setting("SMTP_STARTTLS", "false", "Upgrade the SMTP connection with STARTTLS."),
+    Setting("FISCAFLOW_WEBHOOK_PRIVATE_NETWORKS", "false", "Let webhooks reach loopback/private addresses."),
+    Setting("FISCAFLOW_DELIVERY_INTERVAL", "2.0", "Seconds between rounds of email and webhook sending."),
+    Setting("FISCAFLOW_SCHEDULE_INTERVAL", "60.0", "Seconds between runs of schedules and bill checks."),
 )  # fmt: skip
 
 WEAK_SECRETS = frozenset(
@@ -102,6 +111,15 @@ class Settings:
     s3_region: str | None = None
     max_receipt_bytes: int = 10 * 1024 * 1024
     export_inline_rows: int = 10_000
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "fiscaflow@localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    webhook_private_networks: bool = False
+    delivery_interval: float = 2.0
+    schedule_interval: float = 60.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -132,6 +150,17 @@ class Settings:
             max_receipt_bytes=int(_number(env, "FISCAFLOW_MAX_RECEIPT_BYTES", "10485760", int)),
             export_inline_rows=int(_number(env, "FISCAFLOW_EXPORT_INLINE_ROWS", "10000", int)),
             categoriser_threshold=float(_number(env, "FISCAFLOW_CATEGORISER_THRESHOLD", "0.7", float)),
+            smtp_host=env.get("SMTP_HOST") or None,
+            smtp_port=int(_number(env, "SMTP_PORT", "25", int)),
+            smtp_from=env.get("SMTP_FROM") or "fiscaflow@localhost",
+            smtp_username=env.get("SMTP_USERNAME") or None,
+            smtp_password=env.get("SMTP_PASSWORD") or None,
+            smtp_starttls=_flag(env.get("SMTP_STARTTLS", "false"), "SMTP_STARTTLS"),
+            webhook_private_networks=_flag(
+                env.get("FISCAFLOW_WEBHOOK_PRIVATE_NETWORKS", "false"), "FISCAFLOW_WEBHOOK_PRIVATE_NETWORKS"
+            ),
+            delivery_interval=float(_number(env, "FISCAFLOW_DELIVERY_INTERVAL", "2.0", float)),
+            schedule_interval=float(_number(env, "FISCAFLOW_SCHEDULE_INTERVAL", "60.0", float)),
             openapi_docs=_flag(
                 env.get("FISCAFLOW_OPENAPI_DOCS", str(mode == "development")), "FISCAFLOW_OPENAPI_DOCS"
             ),
@@ -149,6 +178,8 @@ class Settings:
             check_secret(self.jwt_secret)
         if self.s3_endpoint and not (self.s3_access_key and self.s3_secret_key):
             raise SettingsError("S3_ENDPOINT needs S3_ACCESS_KEY and S3_SECRET_KEY")
+        if bool(self.smtp_username) != bool(self.smtp_password):
+            raise SettingsError("SMTP_USERNAME and SMTP_PASSWORD go together")
         if not 0.0 <= self.categoriser_threshold <= 1.0:
             raise SettingsError("FISCAFLOW_CATEGORISER_THRESHOLD lies between 0 and 1")
         if self.development:

@@ -16,6 +16,10 @@ DIRECTORY_SCHEMA = "read_directory"
 CATEGORIES_SCHEMA = "read_categories"
 BUDGETS_SCHEMA = "read_budgets"
 GOALS_SCHEMA = "read_goals"
+SCHEDULES_SCHEMA = "read_schedules"
+MONITORS_SCHEMA = "read_balance_monitors"
+NOTIFICATIONS_SCHEMA = "read_notifications"
+SETTLEMENT_SCHEMA = "read_settlement"
 
 
 class ReadStore:

@@ -68,6 +68,14 @@ BODIES: dict[str, dict[str, Any] | None] = {
     "getGoal": None,
     "changeGoal": {"target": "1.00"},
     "deleteGoal": None,
+    "unshareExpense": None,
+    "getSchedule": None,
+    "changeSchedule": {"amount": "1.00"},
+    "deleteSchedule": None,
+    "getMonitor": None,
+    "changeMonitor": {"threshold": "1.00"},
+    "deleteMonitor": None,
+    "removeWebhook": None,
 }
 RAW = {"attachReceipt": (b"%PDF-1.7 stolen", "application/pdf")}
 ADMIN_ONLY = {"changeUserRole", "suspendUser", "reinstateUser"}
@@ -144,7 +152,27 @@ def test_every_route_with_an_id_answers_404_to_another_household(
         "/api/v1/goals", json={"name": canary, "target": "77.00", "currency": "EUR", "account_ids": [account]}
     )
     assert goal.status_code == 201, goal.text
+    schedule = victim.client.post(
+        "/api/v1/schedules",
+        json={
+            "name": canary,
+            "account_id": account,
+            "amount": "77.00",
+            "start": "2026-11-01",
+            "mode": "bill",
+        },
+    )
+    assert schedule.status_code == 201, schedule.text
+    monitor = victim.client.post("/api/v1/monitors", json={"account_id": account, "threshold": "77.00"})
+    assert monitor.status_code == 201, monitor.text
+    webhook = victim.client.post(
+        "/api/v1/notifications/webhooks", json={"url": "https://example.org/hook", "kinds": ["bill.missed"]}
+    )
+    assert webhook.status_code == 201, webhook.text
     ids = {
+        "schedule_id": schedule.json()["id"],
+        "monitor_id": monitor.json()["id"],
+        "webhook_id": webhook.json()["id"],
         "goal_id": goal.json()["id"],
         "budget_id": budget.json()["id"],
         "token": export.json()["url"].rsplit("/", 1)[1],
@@ -198,6 +226,19 @@ def test_every_route_with_an_id_answers_404_to_another_household(
         intruder.client.get("/api/v1/transactions", params={"q": canary}),
     ]
     assert [r.status_code for r in by_body] == [404, 404, 404, 404, 200, 200]
+    by_reference = [  # another household's account or transaction named in a body
+        intruder.client.post("/api/v1/monitors", json={"account_id": account, "threshold": "1.00"}),
+        intruder.client.post(
+            "/api/v1/schedules",
+            json={"name": "x", "account_id": account, "amount": "1.00", "start": "2026-11-01"},
+        ),
+        intruder.client.post("/api/v1/settlement/shares", json={"transaction_id": transaction}),
+        intruder.client.post("/api/v1/notifications/read", json={"notification_ids": [transaction]}),
+    ]
+    assert [r.status_code for r in by_reference] == [404, 404, 404, 404]
+    assert intruder.client.get("/api/v1/schedules").json() == []
+    assert intruder.client.get("/api/v1/monitors").json() == []
+    assert intruder.client.get("/api/v1/notifications/webhooks").json() == []
     assert all(canary not in r.text for r in by_body)
 
     # Nothing changed for the victim.
@@ -210,6 +251,11 @@ def test_every_route_with_an_id_answers_404_to_another_household(
         (canary, "open", "82.00")
     ]
     assert victim.client.get(f"/api/v1/exports/{ids['token']}").status_code == 200
+    kept_schedule = victim.client.get(f"/api/v1/schedules/{ids['schedule_id']}").json()
+    assert (kept_schedule["name"], kept_schedule["amount"]) == (canary, "77.00")
+    assert victim.client.get(f"/api/v1/monitors/{ids['monitor_id']}").json()["threshold"] == "77.00"
+    hooks = victim.client.get("/api/v1/notifications/webhooks").json()
+    assert [w["id"] for w in hooks] == [ids["webhook_id"]]
     kept = victim.client.get(f"/api/v1/transactions/{transaction}/receipts/{ids['sha256']}")
     assert kept.content == b"%PDF-1.7 " + canary.encode()
     household = victim.client.get(f"/api/v1/households/{victim.household_id}").json()

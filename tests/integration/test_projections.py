@@ -40,6 +40,7 @@ from projections.rebuild import prepare, rebuild
 from projections.registry import PROJECTIONS
 from projections.runner import ProjectionFailedError, ProjectionRunner
 from tests.integration.helpers import Books, dump
+from tests.integration.planning_history import plan
 
 pytestmark = pytest.mark.integration
 
@@ -63,13 +64,29 @@ TABLES = {
         ("outbox", "alert_id"),
     ],
     "goals": [("goals", "goal_id")],
+    "schedules": [("schedules", "schedule_id"), ("occurrences", "schedule_id, due")],
+    "balance_monitors": [("balances", "account_id"), ("monitors", "monitor_id"), ("outbox", "alert_id")],
+    "notifications": [
+        ("members", "household_id, user_id"),
+        ("budgets", "budget_id"),
+        ("preferences", "settings_id"),
+        ("webhooks", "webhook_id"),
+        ("inbox", "household_id, user_id, notification_id"),
+    ],
+    "settlement": [
+        ("books", "household_id"),
+        ("shares", "household_id, transaction_id"),
+        ("share_parts", "household_id, transaction_id, member_id"),
+        ("incomes", "household_id, member_id"),
+        ("settle_ups", "household_id, settlement_id"),
+    ],
 }
 
 
 def fill(books: Books, seed: int, count: int = 120) -> None:
     """A household's random history: incomes, expenses, transfers, edits, cancels."""
     rng = random.Random(seed)
-    household = add_people(books, rng)
+    household, *people = add_people(books, rng)
     accounts = [books.open(household, f"A{n}") for n in range(3)]
     recorded = []
     for n in range(count):
@@ -126,9 +143,10 @@ def fill(books: Books, seed: int, count: int = 120) -> None:
                 None,
             ).id
             goals.change(household, goal, ChangeGoal(target="3500.00"), None, None)
+            plan(books, household, (people[0], people[1]), accounts, recorded, food)
 
 
-def add_people(books: Books, rng: random.Random) -> uuid.UUID:
+def add_people(books: Books, rng: random.Random) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
     """Two users sharing a household, with a profile change and a role change."""
     owner = User.register(f"owner{rng.random()}@example.org", "Owner", "argon2-hash")
     partner = User.register(f"partner{rng.random()}@example.org", "Partner", "argon2-hash")
@@ -140,7 +158,7 @@ def add_people(books: Books, rng: random.Random) -> uuid.UUID:
     partner.update_profile("Partner P.")
     owner.record_login("client")
     books.ledger.save(owner, partner, household)
-    return household.id
+    return household.id, owner.id, partner.id
 
 
 def snapshot(conninfo: str, name: str, schema: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -250,7 +268,7 @@ def test_rebuild_swaps_in_a_read_model_equal_to_the_incremental_one(books: Books
         schemas = {r[0] for r in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'read_%'")}
         rows = conn.execute("SELECT count(*) FROM read_transactions.transactions").fetchone()
     assert schemas == {"read_transactions"}
-    assert rows == (65,)
+    assert rows == (65 + 2 * 3,)  # each fill's plan adds two scheduled rents and a settle-up transfer
 
 
 def test_an_event_a_projection_cannot_handle_stops_it_at_that_event(books: Books, database: str) -> None:

@@ -19,7 +19,20 @@ from eventsourcing.domain import CanMutateAggregate, _created_event_classes
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from ledger import account, budget, categories, goal, household, imports, transaction, user
+from ledger import (
+    account,
+    budget,
+    categories,
+    goal,
+    household,
+    imports,
+    monitor,
+    notifications,
+    schedule,
+    settlement,
+    transaction,
+    user,
+)
 from ledger.transcodings import event_mapper
 
 FIXTURES = sorted((Path(__file__).resolve().parents[1] / "fixtures").glob("event_log_v*.jsonl"))
@@ -51,7 +64,8 @@ def every_event_class() -> set[str]:
     """The events our aggregates trigger: the library's generic Event, and the Created
     class an aggregate gets when its created event has another name, are left out."""
     topics = set()
-    for module in (account, budget, categories, goal, household, imports, transaction, user):
+    modules = (account, budget, categories, goal, household, imports, monitor, notifications, schedule)
+    for module in (*modules, settlement, transaction, user):
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if cls.__module__ != module.__name__:
                 continue
@@ -182,3 +196,29 @@ def test_stored_goals_replay() -> None:
     goals = {g.name: g for g in replay().values() if isinstance(g, goal.Goal)}
     assert (goals["Car"].target.amount, goals["Car"].target_date) == (Decimal("6000.00"), None)
     assert goals["Bike"].deleted
+
+
+def test_the_stored_schedules_monitors_settings_and_settlement_replay() -> None:
+    aggregates = list(replay().values())
+    by_name = {a.name: a for a in aggregates if isinstance(a, schedule.Schedule)}
+    rent, power = by_name["Rent"], by_name["Power"]
+    assert (rent.amount.amount, str(rent.next_due), str(rent.end)) == (
+        Decimal("950.00"),
+        "2026-02-28",
+        "2026-12-31",
+    )
+    assert (power.mode, str(power.next_due), power.deleted) == ("bill", "2026-03-31", True)
+    (watcher,) = [a for a in aggregates if isinstance(a, monitor.BalanceMonitor)]
+    assert (watcher.threshold.amount, watcher.direction, watcher.deleted) == (Decimal("50.00"), "above", True)
+    (alert,) = [a for a in aggregates if isinstance(a, monitor.BalanceAlert)]
+    assert alert.id == monitor.balance_alert_id(watcher.id, 7) and alert.balance == Decimal("80.00")
+    (settings,) = [a for a in aggregates if isinstance(a, notifications.NotificationSettings)]
+    assert settings.channels["bill.missed"] == ["email"] and settings.webhooks == {}
+    assert settings.quiet_hours == {"start": "22:00", "end": "07:00", "timezone": "UTC"}
+    (book,) = [a for a in aggregates if isinstance(a, settlement.SplitBook)]
+    assert list(book.shared) == [UUID(int=97)]
+    assert {m: s.amount for m, s in book.shared[UUID(int=97)].shares.items()} == {
+        UUID(int=92): Decimal("45.00"),
+        UUID(int=93): Decimal("45.00"),
+    }
+    assert book.incomes[UUID(int=92)].amount == Decimal("3000.00") and book.settle_ups == 1
