@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 from uuid import UUID
 
 import typer
@@ -85,6 +85,28 @@ def database(settings: Settings) -> Iterator[str]:
         yield conninfo
     finally:
         embedded.stop()
+
+
+@contextmanager
+def write_side(settings: Settings, *read_models: str) -> Iterator[tuple[Any, Any]]:
+    """The ledger application and the read store of the configured database, for one job
+    (the read models it reads are created if this database has none yet)."""
+    from commands.application import Ledger, event_store_env
+    from projections.rebuild import prepare
+    from projections.registry import PROJECTIONS
+    from queries.db import ReadStore
+
+    with database(settings) as conninfo:
+        for name in read_models:
+            prepare(PROJECTIONS[name], conninfo)
+        ledger = Ledger(event_store_env(conninfo, pool_size=1))
+        reads = ReadStore(conninfo, 1)
+        reads.open()
+        try:
+            yield ledger, reads
+        finally:
+            reads.close()
+            ledger.close()
 
 
 @app.command()
@@ -249,25 +271,15 @@ def expire(
     amount returns to the balance. `fiscaflow serve` also does this every minute."""
     import datetime as dt
 
-    from commands.application import Ledger, event_store_env
     from commands.holds import expire_holds
     from commands.transactions import TransactionCommands
-    from queries.db import ReadStore
 
     now = dt.datetime.fromisoformat(at) if at else dt.datetime.now(dt.UTC)
     if now.tzinfo is None:
         console.print("[red]--at needs a time zone, e.g. 2026-11-30T12:00:00+00:00[/red]")
         raise typer.Exit(2)
-    settings = load_settings()
-    with database(settings) as conninfo:
-        ledger = Ledger(event_store_env(conninfo, pool_size=1))
-        reads = ReadStore(conninfo, 1)
-        reads.open()
-        try:
-            count = expire_holds(TransactionCommands(ledger), reads, now)
-        finally:
-            reads.close()
-            ledger.close()
+    with write_side(load_settings(), "transactions") as (ledger, reads):
+        count = expire_holds(TransactionCommands(ledger), reads, now)
     console.print(f"expired {count} holds")
 
 

@@ -19,27 +19,17 @@ def run_schedules(
     """Generate every due occurrence of recurring transactions (each once, also when run
     twice or concurrently), match bills' payments and flag missed bills. `fiscaflow serve`
     does this every FISCAFLOW_SCHEDULE_INTERVAL seconds."""
-    from commands.application import Ledger, event_store_env
     from commands.schedules import ScheduleCommands
     from commands.transactions import TransactionCommands
-    from ops.cli import console, database, load_settings
-    from queries.db import ReadStore
+    from ops.cli import console, load_settings, write_side
 
     try:
         day = dt.date.fromisoformat(today) if today else dt.datetime.now(dt.UTC).date()
     except ValueError:
         console.print(f"[red]--today is a date such as 2026-11-30, not {today!r}[/red]")
         raise typer.Exit(2) from None
-    settings = load_settings()
-    with database(settings) as conninfo:
-        ledger = Ledger(event_store_env(conninfo, pool_size=1))
-        reads = ReadStore(conninfo, 1)
-        reads.open()
-        try:
-            counts = ScheduleCommands(ledger, TransactionCommands(ledger), reads).run(day)
-        finally:
-            reads.close()
-            ledger.close()
+    with write_side(load_settings(), "schedules", "transactions") as (ledger, reads):
+        counts = ScheduleCommands(ledger, TransactionCommands(ledger), reads).run(day)
     console.print(", ".join(f"{n} {outcome}" for outcome, n in counts.items()))
 
 
@@ -51,8 +41,11 @@ def send_notifications() -> None:
 
     from commands.deliveries import Sender
     from ops.cli import console, database, load_settings
+    from projections.rebuild import prepare
+    from projections.registry import PROJECTIONS
 
     settings = load_settings()
     with database(settings) as conninfo, ConnectionPool(conninfo, min_size=1, max_size=1) as pool:
+        prepare(PROJECTIONS["notifications"], conninfo)  # its schema holds the deliveries
         handled = Sender(settings, pool).round()
     console.print(f"handled {handled} deliveries")

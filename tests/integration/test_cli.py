@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -14,6 +15,10 @@ from typing import Any
 import psycopg
 import pytest
 
+from commands.planning_messages import CreateSchedule
+from commands.schedules import ScheduleCommands
+from projections.registry import PROJECTIONS
+from projections.runner import ProjectionRunner
 from tests.integration.helpers import Books
 
 pytestmark = pytest.mark.integration
@@ -52,7 +57,7 @@ def fiscaflow(
 @pytest.mark.parametrize(
     "command",
     ["serve", "project", "rebuild", "events", "users", "users set-role", "import", "holds expire",
-     "categoriser evaluate"],
+     "categoriser evaluate", "schedules run", "notifications send"],
 )  # fmt: skip
 def test_every_command_explains_itself(command: str) -> None:
     result = fiscaflow(*command.split(), "--help")
@@ -195,3 +200,26 @@ def test_categoriser_evaluate_prints_the_accuracy() -> None:
     result = fiscaflow("categoriser", "evaluate", "--seed", "7")
     assert result.returncode == 0, result.stderr
     assert "accuracy 91.6%" in " ".join((result.stdout + result.stderr).split())
+
+
+def test_schedules_run_generates_due_occurrences_once(database: str) -> None:
+    books = Books(database)
+    household = uuid.uuid4()
+    account = books.open(household)
+    rent = CreateSchedule(name="Rent", account_id=account, amount="900.00", start=dt.date(2026, 1, 1))
+    ScheduleCommands(books.ledger, books.transactions, None).create(household, rent, None)  # type: ignore[arg-type]
+    books.close()
+    runner = ProjectionRunner(PROJECTIONS["schedules"], database)
+    runner.catch_up()
+    runner.close()
+    env = {"DATABASE_URL": database}
+    first = fiscaflow("schedules", "run", "--today", "2026-03-01", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "3 generated" in first.stderr  # the console reports on stderr
+    again = fiscaflow("schedules", "run", "--today", "2026-03-01", env=env)
+    assert "0 generated" in again.stderr  # the read model is behind; the aggregates are not
+    bad = fiscaflow("schedules", "run", "--today", "March", env=env)
+    assert bad.returncode == 2 and "--today" in bad.stderr
+    sent = fiscaflow("notifications", "send", env=env)
+    assert sent.returncode == 0, sent.stderr
+    assert "handled 0 deliveries" in sent.stderr

@@ -58,6 +58,13 @@ class World:
         )
         return registered.user_id, registered.household_id, email
 
+    def webhook_only(self, household: uuid.UUID, user: uuid.UUID, url: str) -> None:
+        """The person hears of balance alerts by this webhook alone."""
+        self.notifications.change_preferences(
+            user, ChangePreferences(channels={"balance.threshold": ["webhook"]})
+        )
+        self.notifications.add_webhook(household, user, AddWebhook(url=url, kinds=["balance.threshold"]))
+
     def alert(self, household: uuid.UUID, owner: uuid.UUID) -> None:
         """What the relay appends when a monitored balance crosses its threshold."""
         facts = {
@@ -143,8 +150,7 @@ def test_a_refusal_fails_a_timeout_is_unknown_and_neither_is_sent_again(
 ) -> None:
     w, _, hooks, url = world
     user, household, _ = w.person()
-    w.notifications.change_preferences(user, ChangePreferences(channels={"balance.threshold": ["webhook"]}))
-    w.notifications.add_webhook(household, user, AddWebhook(url=url, kinds=["balance.threshold"]))
+    w.webhook_only(household, user, url)
     hooks.answers = [404]
     w.alert(household, user)
     sender = w.sender()
@@ -165,10 +171,7 @@ def test_no_connection_is_retried_with_back_off_until_it_gives_up(
 ) -> None:
     w, _, _, _ = world
     user, household, _ = w.person()
-    w.notifications.change_preferences(user, ChangePreferences(channels={"balance.threshold": ["webhook"]}))
-    w.notifications.add_webhook(
-        household, user, AddWebhook(url=f"http://127.0.0.1:{free_port()}/x", kinds=["balance.threshold"])
-    )
+    w.webhook_only(household, user, f"http://127.0.0.1:{free_port()}/x")
     w.alert(household, user)
     sender = w.sender()
     for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -232,8 +235,7 @@ def test_webhooks_to_private_addresses_are_refused_unless_allowed(
 ) -> None:
     w, _, hooks, url = world
     user, household, _ = w.person()
-    w.notifications.change_preferences(user, ChangePreferences(channels={"balance.threshold": ["webhook"]}))
-    w.notifications.add_webhook(household, user, AddWebhook(url=url, kinds=["balance.threshold"]))
+    w.webhook_only(household, user, url)
     w.alert(household, user)
     w.sender(webhook_private_networks=False).round(later(0))
     assert w.deliveries(user) == [("webhook", "failed", 1)]
