@@ -25,11 +25,22 @@ from queries import accounts as accounts_q
 from queries import analytics as q
 from queries import budgets as budgets_q
 from queries import goals as goals_q
+from queries import notifications as notifications_q
+from queries import schedules as schedules_q
 from queries import transactions as transactions_q
-from queries.db import ACCOUNTS_SCHEMA, BUDGETS_SCHEMA, GOALS_SCHEMA, TRANSACTIONS_SCHEMA
+from queries.db import (
+    ACCOUNTS_SCHEMA,
+    BUDGETS_SCHEMA,
+    GOALS_SCHEMA,
+    NOTIFICATIONS_SCHEMA,
+    SCHEDULES_SCHEMA,
+    TRANSACTIONS_SCHEMA,
+)
 from queries.views import AccountView, BudgetView, GoalView, TransactionView
 
 SCHEMAS = (TRANSACTIONS_SCHEMA, ACCOUNTS_SCHEMA, BUDGETS_SCHEMA, GOALS_SCHEMA)
+DASHBOARD_SCHEMAS = (*SCHEMAS, SCHEDULES_SCHEMA, NOTIFICATIONS_SCHEMA)
+UPCOMING_DAYS = 7
 GroupName = Literal["category", "merchant", "account", "kind", "month", "week", "day", "currency"]
 CurrencyQuery = Annotated[
     str | None,
@@ -80,6 +91,8 @@ class Dashboard(msgspec.Struct, kw_only=True):
     goals: list[GoalView]
     recent: list[TransactionView]
     rates: list[q.Rate]
+    upcoming: list[schedules_q.UpcomingView]  # scheduled transactions and bills of the next 7 days
+    unread_notifications: int
 
 
 class AnalyticsHandlers:
@@ -151,8 +164,9 @@ class AnalyticsHandlers:
         after: TokenQuery = None,
     ) -> Dashboard:
         """One call for a home screen: accounts and balances, this month's spending and
-        income with the top categories, budgets, goals and the latest transactions."""
-        read_after(c.services, SCHEMAS, token, after)
+        income with the top categories, budgets, goals, the latest transactions, the
+        scheduled transactions and bills of the next 7 days, and your unread notifications."""
+        read_after(c.services, DASHBOARD_SCHEMAS, token, after)
         reads, household, viewer = c.services.reads, c.household, c.user_id
         day = today or dt.date.today()
         start = day.replace(day=1)
@@ -187,6 +201,8 @@ class AnalyticsHandlers:
                 reads, household, transactions_q.TransactionFilter(), 5, None, viewer
             ).items,
             rates=month.rates,
+            upcoming=schedules_q.upcoming(reads, household, viewer, day, UPCOMING_DAYS),
+            unread_notifications=notifications_q.unread(reads, household, viewer),
         )
 
     @post(

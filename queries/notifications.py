@@ -73,14 +73,19 @@ def inbox(
             (household_id, user_id, unread_only, before, before, limit + 1),
         )
         rows = curs.fetchall()
+    items = [NotificationView(**row) for row in rows[:limit]]
+    cursor = items[-1].created_at.isoformat() if len(rows) > limit else None
+    return InboxView(items=items, unread=unread(reads, household_id, user_id), next_cursor=cursor)
+
+
+def unread(reads: ReadStore, household_id: UUID, user_id: UUID) -> int:
+    with reads.cursor() as curs:
         curs.execute(
             f"SELECT count(*) AS n FROM {S}.inbox WHERE household_id = %s AND user_id = %s AND NOT read",  # noqa: S608
             (household_id, user_id),
         )
-        unread = curs.fetchone()["n"]  # type: ignore[index]
-    items = [NotificationView(**row) for row in rows[:limit]]
-    cursor = items[-1].created_at.isoformat() if len(rows) > limit else None
-    return InboxView(items=items, unread=unread, next_cursor=cursor)
+        row = curs.fetchone()
+    return int(row["n"]) if row else 0
 
 
 def unknown_notifications(reads: ReadStore, household_id: UUID, user_id: UUID, ids: list[UUID]) -> list[UUID]:

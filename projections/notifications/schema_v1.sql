@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS {schema}.inbox (
     PRIMARY KEY (household_id, user_id, notification_id)
 );
 CREATE INDEX IF NOT EXISTS inbox_by_time ON {schema}.inbox (household_id, user_id, created_at DESC, notification_id);
+CREATE INDEX IF NOT EXISTS inbox_unread ON {schema}.inbox (household_id, user_id) WHERE NOT read;
 CREATE SCHEMA IF NOT EXISTS notify;
 CREATE TABLE IF NOT EXISTS notify.deliveries (
     delivery_id uuid PRIMARY KEY,

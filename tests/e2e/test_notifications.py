@@ -128,8 +128,11 @@ def test_a_budget_alert_reaches_the_inbox_an_email_and_a_signed_webhook_once(
         ("webhook", "sent", 1),
     ]
 
+    assert client.get("/api/v1/analytics/dashboard").json()["unread_notifications"] == 1
     read = client.post("/api/v1/notifications/read", json={"notification_ids": [items[0]["id"]]})
     assert read.status_code == 200, read.text
+    home = client.get("/api/v1/analytics/dashboard", params={"after": read.json()["consistency_token"]})
+    assert home.json()["unread_notifications"] == 0
     after = inbox(client, after=read.json()["consistency_token"])
     assert after["unread"] == 0 and after["items"][0]["read"] is True
     assert inbox(client, unread_only=True)["items"] == []
@@ -284,6 +287,10 @@ def test_a_schedule_generates_each_occurrence_once_and_a_missed_bill_notifies(
     schedule = client.get(f"/api/v1/schedules/{made.json()['id']}").json()
     assert schedule["next_due"] == (dt.date.fromisoformat(expected[-1]) + dt.timedelta(days=7)).isoformat()
     assert [o["outcome"] for o in schedule["recent"]] == ["generated"] * min(3, len(expected))
+    home = client.get("/api/v1/analytics/dashboard").json()
+    assert [(u["name"], u["due"], u["amount"]) for u in home["upcoming"]] == [
+        ("Gym", schedule["next_due"], "30.00")
+    ]
     upcoming = client.get("/api/v1/schedules/upcoming", params={"days": 14}).json()
     assert [u["due"] for u in upcoming if u["name"] == "Gym"] == [schedule["next_due"]] + (
         [(dt.date.fromisoformat(schedule["next_due"]) + dt.timedelta(days=7)).isoformat()]
