@@ -33,6 +33,7 @@ from commands.users import UserCommands
 from ops.settings import Settings
 from projections.rebuild import prepare
 from projections.registry import PROJECTIONS
+from projections.relay.publisher import Relay, RelayThread
 from projections.supervisor import Supervisor
 from queries.db import ReadStore
 
@@ -65,6 +66,7 @@ class Services:
     monitors: MonitorCommands
     notifications: NotificationCommands
     workers: list[Periodic]
+    relay: RelayThread | None
 
     @classmethod
     def start(cls, settings: Settings, conninfo: str) -> Services:
@@ -98,7 +100,7 @@ class Services:
             projectors.start()
         transactions = TransactionCommands(ledger, categoriser=categoriser)
         schedules = ScheduleCommands(ledger, transactions, reads)
-        workers = []
+        workers, relay = [], None
         if settings.run_projectors:  # the process that projects also does the periodic work
             workers = [
                 Periodic("hold-sweeper", hold_sweep(transactions, reads), 60.0),
@@ -110,6 +112,8 @@ class Services:
             ]
             for worker in workers:
                 worker.start()
+            relay = RelayThread(Relay(conninfo, settings.rabbitmq_url or "memory://"))
+            relay.start()
         return cls(
             settings=settings,
             ledger=ledger,
@@ -135,11 +139,14 @@ class Services:
             monitors=MonitorCommands(ledger),
             notifications=NotificationCommands(ledger, auth_pool, reads),
             workers=workers,
+            relay=relay,
         )
 
     def close(self) -> None:
         for worker in self.workers:
             worker.stop()
+        if self.relay is not None:
+            self.relay.stop()
         if self.projectors is not None:
             self.projectors.stop()
         self.reads.close()

@@ -16,7 +16,7 @@ from uuid import UUID
 import typer
 from rich.console import Console
 
-from ops.cli_jobs import notifications_app, schedules_app
+from ops.cli_jobs import notifications_app, relay_app, schedules_app
 from ops.settings import Settings, SettingsError
 
 app = typer.Typer(
@@ -261,6 +261,7 @@ holds_app = typer.Typer(help="Pending transactions' holds.", no_args_is_help=Tru
 app.add_typer(holds_app, name="holds")
 app.add_typer(schedules_app, name="schedules")
 app.add_typer(notifications_app, name="notifications")
+app.add_typer(relay_app, name="relay")
 
 
 @holds_app.command("expire")

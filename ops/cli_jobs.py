@@ -49,3 +49,32 @@ def send_notifications() -> None:
         prepare(PROJECTIONS["notifications"], conninfo)  # its schema holds the deliveries
         handled = Sender(settings, pool).round()
     console.print(f"handled {handled} deliveries")
+
+
+relay_app = typer.Typer(help="Integration events on RabbitMQ.", no_args_is_help=True)
+
+
+@relay_app.command("run")
+def run_relay(
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Events per confirmed batch.")] = 500,
+) -> None:
+    """Publish every stored event, in order, to the topic exchange `fiscaflow.events` of
+    RABBITMQ_URL until SIGTERM or Ctrl-C. Its position is recorded only after the broker
+    confirms a batch: a crash publishes that batch again (consumers dedupe by event id).
+    One relay is active at a time; another one waits."""
+    import signal
+    import threading
+
+    from ops.cli import console, database, load_settings
+    from projections.relay.publisher import Relay
+
+    settings = load_settings()
+    if not settings.rabbitmq_url:
+        console.print("[red]RABBITMQ_URL is not set[/red] (e.g. amqp://guest:guest@localhost:5672//)")
+        raise typer.Exit(2)
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    with database(settings) as conninfo:
+        console.print("relaying events to RabbitMQ; Ctrl-C to stop")
+        Relay(conninfo, settings.rabbitmq_url, batch_size).run_until(stopping)

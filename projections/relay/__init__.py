@@ -1,0 +1,1 @@
+"""Integration events: every stored event published to RabbitMQ, and the consumer helper."""
