@@ -7,17 +7,19 @@ import datetime as dt
 import io
 from collections import defaultdict
 from decimal import Decimal
-from typing import Annotated, Literal
+from functools import partial
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Response, post
+from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from api.accounts import DEPENDENCIES
+from api.cache import cached
 from api.consistency import TokenHeader, TokenQuery, read_after
-from api.responses import COMMON_PROBLEMS, query
+from api.responses import COMMON_PROBLEMS, cached_query, query
 from api.tenancy import Caller
 from commands.messages import Category, Currency
 from ledger.money import MINOR_UNITS
@@ -96,9 +98,10 @@ class Dashboard(msgspec.Struct, kw_only=True):
 
 
 class AnalyticsHandlers:
-    @query("/spending", "analyticsSpending")
-    def spending(
+    @cached_query("/spending", "analyticsSpending")
+    async def spending(
         self,
+        request: Request[Any, Any, Any],
         c: NamedDependency[Caller],
         group_by: Annotated[GroupName, QueryParameter(required=False)] = "category",
         date_from: FromQuery[dt.date | None] = None,
@@ -111,13 +114,17 @@ class AnalyticsHandlers:
     ) -> q.Report:
         """Spending (or income) grouped by category, merchant, account, month, week or day,
         largest first (periods in order); default: this month by category."""
-        read_after(c.services, SCHEMAS, token, after)
         start, end = this_month()
         filters = q.Filters(
             date_from=date_from or start, date_to=date_to or end, kind=kind, account_id=account_id
         )
-        money = currency or q.main_currency(c.services.reads, c.household)
-        return q.report(c.services.reads, c.household, [group_by], filters, money, c.user_id)
+
+        def compute() -> q.Report:
+            money = currency or q.main_currency(c.services.reads, c.household)
+            return q.report(c.services.reads, c.household, [group_by], filters, money, c.user_id)
+
+        params = {"group_by": group_by, "filters": filters, "currency": currency}
+        return await cached(request, c, SCHEMAS, "spending", params, compute, q.Report, (token, after))
 
     @query("/budget", "analyticsBudget")
     def budget(
@@ -139,9 +146,10 @@ class AnalyticsHandlers:
         read_after(c.services, SCHEMAS, token, after)
         return goals_q.list_goals(c.services.reads, c.household, c.user_id, dt.date.today())
 
-    @query("/trends", "analyticsTrends")
-    def trends(
+    @cached_query("/trends", "analyticsTrends")
+    async def trends(
         self,
+        request: Request[Any, Any, Any],
         c: NamedDependency[Caller],
         months: Annotated[int, QueryParameter(ge=1, le=60)] = 12,
         until: FromQuery[dt.date | None] = None,
@@ -151,13 +159,19 @@ class AnalyticsHandlers:
     ) -> q.Trends:
         """Month by month: spent, earned, net, the change of spending against the month
         before, and its rolling three-month average."""
-        read_after(c.services, SCHEMAS, token, after)
-        money = currency or q.main_currency(c.services.reads, c.household)
-        return q.trends(c.services.reads, c.household, money, months, until or dt.date.today(), c.user_id)
+        day = until or dt.date.today()
 
-    @query("/dashboard", "analyticsDashboard")
-    def dashboard(
+        def compute() -> q.Trends:
+            money = currency or q.main_currency(c.services.reads, c.household)
+            return q.trends(c.services.reads, c.household, money, months, day, c.user_id)
+
+        params = {"months": months, "until": day, "currency": currency}
+        return await cached(request, c, SCHEMAS, "trends", params, compute, q.Trends, (token, after))
+
+    @cached_query("/dashboard", "analyticsDashboard")
+    async def dashboard(
         self,
+        request: Request[Any, Any, Any],
         c: NamedDependency[Caller],
         today: FromQuery[dt.date | None] = None,
         token: TokenHeader = None,
@@ -166,43 +180,11 @@ class AnalyticsHandlers:
         """One call for a home screen: accounts and balances, this month's spending and
         income with the top categories, budgets, goals, the latest transactions, the
         scheduled transactions and bills of the next 7 days, and your unread notifications."""
-        read_after(c.services, DASHBOARD_SCHEMAS, token, after)
-        reads, household, viewer = c.services.reads, c.household, c.user_id
         day = today or dt.date.today()
-        start = day.replace(day=1)
-        money = q.main_currency(reads, household)
-        with reads.cursor() as curs:
-            rates = q.recorded_rates(curs, household, money)
-        month_filter = q.Filters(date_from=start, date_to=day, kind=None)
-        month = q.report(reads, household, ["kind", "category"], month_filter, money, viewer, rates=rates)
-        by_kind: dict[str, Decimal] = defaultdict(Decimal)
-        for row in month.rows:
-            by_kind[row.key[0]] += Decimal(row.amount)
-        spending = [r for r in month.rows if r.key[0] == "expense"][:5]  # largest first
-        total = float(by_kind["expense"]) or 1.0
-        places = Decimal(1).scaleb(-MINOR_UNITS[money])
-        return Dashboard(
-            currency=money,
-            accounts=accounts_q.list_accounts(reads, household, viewer),
-            this_month=MonthSummary(
-                start=start,
-                spent=str(by_kind["expense"].quantize(places)),
-                earned=str(by_kind["income"].quantize(places)),
-                top_categories=[
-                    CategoryShare(
-                        category=r.key[1], amount=r.amount, share=round(float(r.amount) * 100 / total, 2)
-                    )
-                    for r in spending
-                ],
-            ),
-            budgets=budgets_q.list_budgets(reads, household, viewer, day),
-            goals=goals_q.list_goals(reads, household, viewer, day),
-            recent=transactions_q.list_transactions(
-                reads, household, transactions_q.TransactionFilter(), 5, None, viewer
-            ).items,
-            rates=month.rates,
-            upcoming=schedules_q.upcoming(reads, household, viewer, day, UPCOMING_DAYS),
-            unread_notifications=notifications_q.unread(reads, household, viewer),
+        compute = partial(dashboard_of, c, day)
+        tokens = (token, after)
+        return await cached(
+            request, c, DASHBOARD_SCHEMAS, "dashboard", {"day": day}, compute, Dashboard, tokens
         )
 
     @post(
@@ -238,3 +220,43 @@ class AnalyticsController(AnalyticsHandlers, Controller):
     path = "/api/v1/analytics"
     tags = ["analytics"]
     dependencies = DEPENDENCIES
+
+
+def dashboard_of(c: Caller, day: dt.date) -> Dashboard:
+    """The home screen's answer (blocking: run in a thread)."""
+    reads, household, viewer = c.services.reads, c.household, c.user_id
+    start = day.replace(day=1)
+    money = q.main_currency(reads, household)
+    with reads.cursor() as curs:
+        rates = q.recorded_rates(curs, household, money)
+    month_filter = q.Filters(date_from=start, date_to=day, kind=None)
+    month = q.report(reads, household, ["kind", "category"], month_filter, money, viewer, rates=rates)
+    by_kind: dict[str, Decimal] = defaultdict(Decimal)
+    for row in month.rows:
+        by_kind[row.key[0]] += Decimal(row.amount)
+    spending = [r for r in month.rows if r.key[0] == "expense"][:5]  # largest first
+    total = float(by_kind["expense"]) or 1.0
+    places = Decimal(1).scaleb(-MINOR_UNITS[money])
+    return Dashboard(
+        currency=money,
+        accounts=accounts_q.list_accounts(reads, household, viewer),
+        this_month=MonthSummary(
+            start=start,
+            spent=str(by_kind["expense"].quantize(places)),
+            earned=str(by_kind["income"].quantize(places)),
+            top_categories=[
+                CategoryShare(
+                    category=r.key[1], amount=r.amount, share=round(float(r.amount) * 100 / total, 2)
+                )
+                for r in spending
+            ],
+        ),
+        budgets=budgets_q.list_budgets(reads, household, viewer, day),
+        goals=goals_q.list_goals(reads, household, viewer, day),
+        recent=transactions_q.list_transactions(
+            reads, household, transactions_q.TransactionFilter(), 5, None, viewer
+        ).items,
+        rates=month.rates,
+        upcoming=schedules_q.upcoming(reads, household, viewer, day, UPCOMING_DAYS),
+        unread_notifications=notifications_q.unread(reads, household, viewer),
+    )

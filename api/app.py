@@ -63,11 +63,13 @@ def outermost(first: list[Any]) -> Any:
 
 
 def stores(settings: Settings) -> dict[str, Store]:
-    """Rate limits, login throttling and the token deny-list: Redis when configured."""
+    """Rate limits, login throttling, the token deny-list and cached query answers: Redis
+    when configured."""
     if settings.redis_url:
         redis = RedisStore.with_client(url=settings.redis_url, namespace="fiscaflow")
-        return {"auth": redis.with_namespace("auth"), "rate_limit": redis.with_namespace("rate_limit")}
-    return {"auth": MemoryStore(), "rate_limit": MemoryStore()}
+        names = ("auth", "rate_limit", "cache")
+        return {name: redis.with_namespace(name) for name in names}
+    return {"auth": MemoryStore(), "rate_limit": MemoryStore(), "cache": MemoryStore()}
 
 
 def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:

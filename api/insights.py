@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Any
 
-from litestar import Controller
+from litestar import Controller, Request
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from api.accounts import DEPENDENCIES
-from api.consistency import TokenHeader, TokenQuery, read_after
-from api.responses import query
+from api.cache import cached
+from api.consistency import TokenHeader, TokenQuery
+from api.responses import cached_query
 from api.tenancy import Caller
 from queries import insights as q
 from queries import recurring as r
@@ -50,9 +52,10 @@ LookbackQuery = Annotated[
 
 
 class InsightQueryHandlers:
-    @query("/unusual", "listUnusualExpenses")
-    def unusual(
+    @cached_query("/unusual", "listUnusualExpenses")
+    async def unusual(
         self,
+        request: Request[Any, Any, Any],
         c: NamedDependency[Caller],
         today: TodayQuery = None,
         days: DaysQuery = 30,
@@ -70,13 +73,17 @@ class InsightQueryHandlers:
         is flagged from twice that amount. Groups with fewer than 5 earlier expenses are not
         judged. Low amounts are never flagged: they cost nothing. Each expense appears once,
         with every reason, highest score first."""
-        read_after(c.services, SCHEMAS, token, after)
         day = today or dt.date.today()
-        return q.unusual_expenses(c.services.reads, c.household, c.user_id, day, days, lookback, limit)
+        compute = partial(
+            q.unusual_expenses, c.services.reads, c.household, c.user_id, day, days, lookback, limit
+        )
+        params = {"day": day, "days": days, "lookback": lookback, "limit": limit}
+        return await cached(request, c, SCHEMAS, "unusual", params, compute, q.UnusualReport, (token, after))
 
-    @query("/subscriptions", "listRecurringPayments")
-    def subscriptions(
+    @cached_query("/subscriptions", "listRecurringPayments")
+    async def subscriptions(
         self,
+        request: Request[Any, Any, Any],
         c: NamedDependency[Caller],
         today: TodayQuery = None,
         lookback: LookbackQuery = 800,
@@ -91,9 +98,11 @@ class InsightQueryHandlers:
         expected date, whether it is still active (not overdue by more than the cadence's
         tolerance), whether the latest amount changed, and its monthly cost (the median amount
         times payments per year over 12, rounded half up), highest monthly cost first."""
-        read_after(c.services, SCHEMAS, token, after)
         day = today or dt.date.today()
-        return r.recurring_payments(c.services.reads, c.household, c.user_id, day, lookback)
+        compute = partial(r.recurring_payments, c.services.reads, c.household, c.user_id, day, lookback)
+        params = {"day": day, "lookback": lookback}
+        tokens = (token, after)
+        return await cached(request, c, SCHEMAS, "subscriptions", params, compute, r.RecurringReport, tokens)
 
 
 class InsightController(InsightQueryHandlers, Controller):

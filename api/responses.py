@@ -123,3 +123,9 @@ def command(
 def query(path: str, operation_id: str) -> Any:
     """A query route: blocking handler in a thread, reads read models only."""
     return get(path, operation_id=operation_id, sync_to_thread=True, responses=COMMON_PROBLEMS)
+
+
+def cached_query(path: str, operation_id: str) -> Any:
+    """A query route whose answer is cached (api/cache.py): an async handler that runs the
+    blocking parts in threads itself."""
+    return get(path, operation_id=operation_id, responses=COMMON_PROBLEMS)

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from elasticsearch import Elasticsearch
 from psycopg_pool import ConnectionPool
 
 from commands.accounts import AccountCommands
@@ -34,8 +35,11 @@ from ops.settings import Settings
 from projections.rebuild import prepare
 from projections.registry import PROJECTIONS
 from projections.relay.publisher import Relay, RelayThread
+from projections.search_index import SearchIndexer
 from projections.supervisor import Supervisor
 from queries.db import ReadStore
+from queries.search import PostgresSearch, Search
+from queries.search_es import ElasticsearchSearch
 
 log = logging.getLogger("fiscaflow.services")
 
@@ -67,6 +71,7 @@ class Services:
     notifications: NotificationCommands
     workers: list[Periodic]
     relay: RelayThread | None
+    search: Search
 
     @classmethod
     def start(cls, settings: Settings, conninfo: str) -> Services:
@@ -100,16 +105,17 @@ class Services:
             projectors.start()
         transactions = TransactionCommands(ledger, categoriser=categoriser)
         schedules = ScheduleCommands(ledger, transactions, reads)
-        workers, relay = [], None
+        search: Search = PostgresSearch(reads)
+        client = None
+        if settings.elasticsearch_url:
+            client = Elasticsearch(settings.elasticsearch_url, request_timeout=5)
+            search = ElasticsearchSearch(client, reads)
+        workers: list[Periodic] = []
+        relay = None
         if settings.run_projectors:  # the process that projects also does the periodic work
-            workers = [
-                Periodic("hold-sweeper", hold_sweep(transactions, reads), 60.0),
-                Periodic("alert-relay", lambda: relay_alerts(ledger), 1.0),
-                Periodic("schedule-runner", run_schedules(schedules), settings.schedule_interval),
-                Periodic(
-                    "notification-sender", Sender(settings, auth_pool).round, settings.delivery_interval
-                ),
-            ]
+            workers = periodic_work(settings, ledger, transactions, schedules, reads, auth_pool)
+            if client is not None:
+                workers.append(Periodic("search-indexer", SearchIndexer(conninfo, client).run_once, 1.0))
             for worker in workers:
                 worker.start()
             relay = RelayThread(Relay(conninfo, settings.rabbitmq_url or "memory://"))
@@ -140,6 +146,7 @@ class Services:
             notifications=NotificationCommands(ledger, auth_pool, reads),
             workers=workers,
             relay=relay,
+            search=search,
         )
 
     def close(self) -> None:
@@ -152,6 +159,23 @@ class Services:
         self.reads.close()
         self.auth_pool.close()
         self.ledger.close()
+
+
+def periodic_work(
+    settings: Settings,
+    ledger: Ledger,
+    transactions: TransactionCommands,
+    schedules: ScheduleCommands,
+    reads: ReadStore,
+    auth_pool: ConnectionPool[Any],
+) -> list[Periodic]:
+    """Expire holds, relay alerts, run schedules, send notifications (not yet started)."""
+    return [
+        Periodic("hold-sweeper", hold_sweep(transactions, reads), 60.0),
+        Periodic("alert-relay", lambda: relay_alerts(ledger), 1.0),
+        Periodic("schedule-runner", run_schedules(schedules), settings.schedule_interval),
+        Periodic("notification-sender", Sender(settings, auth_pool).round, settings.delivery_interval),
+    ]
 
 
 def blob_store(settings: Settings) -> BlobStore:

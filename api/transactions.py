@@ -244,11 +244,18 @@ class TransactionQueryHandlers:
         q_: TextQuery = None,
         limit: Annotated[int, QueryParameter(ge=1, le=q.MAX_PAGE)] = 50,
         cursor: CursorQuery = None,
+        order: Annotated[
+            Literal["date", "relevance"],
+            QueryParameter(description="`relevance` (with `q`): the best matches first."),
+        ] = "date",
         token: TokenHeader = None,
         after: TokenQuery = None,
     ) -> TransactionPage:
-        """Transactions newest first, filtered (all filters combine); `q` searches description,
-        merchant, notes and category. Follow `next_cursor` for the next page."""
+        """Transactions newest first, filtered (all filters combine). `q` searches
+        description, merchant, notes and category: each of its words is the beginning of
+        some word there ("cof lond" finds "Costa Coffee London"); on PostgreSQL full-text
+        search, or on Elasticsearch where `ELASTICSEARCH_URL` is set, with the same answer
+        shape. `order=relevance` ranks the matches. Follow `next_cursor` for the next page."""
         read_after(c.services, (TRANSACTIONS_SCHEMA,), token, after)
         filters = q.TransactionFilter(
             account_id=account_id,
@@ -261,7 +268,9 @@ class TransactionQueryHandlers:
             max_amount=_amount(max_amount),
             text=q_,
         )
-        return q.list_transactions(c.services.reads, c.household, filters, limit, cursor, c.user_id)
+        if q_ is not None:
+            return c.services.search.find(c.household, filters, limit, cursor, c.user_id, order)
+        return q.list_transactions(c.services.reads, c.household, filters, limit, cursor, c.user_id, order)
 
     @query("/{transaction_id:uuid}/history", "getTransactionHistory")
     def history(self, transaction_id: FromPath[UUID], c: NamedDependency[Caller]) -> list[HistoryEntry]:

@@ -78,3 +78,32 @@ def run_relay(
     with database(settings) as conninfo:
         console.print("relaying events to RabbitMQ; Ctrl-C to stop")
         Relay(conninfo, settings.rabbitmq_url, batch_size).run_until(stopping)
+
+
+search_app = typer.Typer(help="Transaction search on Elasticsearch.", no_args_is_help=True)
+
+
+@search_app.command("reindex")
+def reindex_search() -> None:
+    """Build a fresh Elasticsearch index of every transaction from the read model and swap
+    the alias `fiscaflow-transactions` to it in one step (searches keep answering from the
+    old index meanwhile), with a progress bar. Needs ELASTICSEARCH_URL."""
+    from elasticsearch import Elasticsearch
+    from rich.progress import Progress
+
+    from ops.cli import console, database, load_settings
+    from projections.search_index import SearchIndexer
+
+    settings = load_settings()
+    if not settings.elasticsearch_url:
+        console.print("[red]ELASTICSEARCH_URL is not set[/red]: search runs on PostgreSQL, nothing to index")
+        raise typer.Exit(2)
+    with database(settings) as conninfo, Progress(console=console) as bar:
+        import psycopg
+
+        with psycopg.connect(conninfo) as conn:
+            total = conn.execute("SELECT count(*) FROM read_transactions.transactions").fetchone()
+        task = bar.add_task("indexing", total=total[0] if total else None)
+        indexer = SearchIndexer(conninfo, Elasticsearch(settings.elasticsearch_url, request_timeout=30))
+        count = indexer.reindex(progress=lambda n: bar.advance(task, n))
+    console.print(f"indexed {count} transactions")

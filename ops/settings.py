@@ -33,6 +33,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", "(embedded PostgreSQL)", "PostgreSQL URL, e.g. `postgresql://user:pw@host:5432/db`."),
     Setting("REDIS_URL", "(in-memory store)", "Redis for rate limits, login throttling, token deny-list."),
     Setting("RABBITMQ_URL", "(in-process memory://)", "AMQP URL the relay publishes integration events to."),
+    Setting("ELASTICSEARCH_URL", "(PostgreSQL full-text search)", "Search transactions on Elasticsearch."),
     Setting("FISCAFLOW_JWT_SECRET", "random (development)", "HS256 key, 32+ chars; required in production."),
     Setting("FISCAFLOW_CORS_ORIGINS", "(none)", "Comma-separated origins allowed to call the API."),
     Setting("FISCAFLOW_RATE_LIMIT", "600", "Requests per minute per client address (0 disables)."),
@@ -95,6 +96,7 @@ class Settings:
     database_url: str | None = None
     redis_url: str | None = None
     rabbitmq_url: str | None = None
+    elasticsearch_url: str | None = None
     jwt_secret: str | None = None
     cors_origins: tuple[str, ...] = ()
     rate_limit: int = 600
@@ -136,6 +138,7 @@ class Settings:
             database_url=env.get("DATABASE_URL") or None,
             redis_url=env.get("REDIS_URL") or None,
             rabbitmq_url=env.get("RABBITMQ_URL") or None,
+            elasticsearch_url=env.get("ELASTICSEARCH_URL") or None,
             jwt_secret=env.get("FISCAFLOW_JWT_SECRET") or None,
             cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
             rate_limit=int(_number(env, "FISCAFLOW_RATE_LIMIT", "600", int)),

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from ledger.errors import InvalidInputError, NotFoundError
 from queries.db import TRANSACTIONS_SCHEMA, ReadStore
+from queries.search_terms import prefix_tsquery, search_terms
 from queries.views import ReceiptView, TransactionPage, TransactionView
 
 S = TRANSACTIONS_SCHEMA
@@ -34,16 +35,21 @@ class TransactionFilter:
     text: str | None = None
 
 
-def encode_cursor(item: TransactionView) -> str:
-    key = f"{item.date.isoformat()}|{item.recorded_at.isoformat()}|{item.id}"
+def encode_cursor(row: dict[str, Any]) -> str:
+    """Where a page ended: (rank,) date, time recorded and id of its last row."""
+    key = f"{row['date'].isoformat()}|{row['recorded_at'].isoformat()}|{row['transaction_id']}"
+    if "rank" in row:
+        key = f"{row['rank']!r}|{key}"
     return base64.urlsafe_b64encode(key.encode()).decode()
 
 
-def decode_cursor(cursor: str) -> tuple[dt.date, dt.datetime, UUID]:
+def decode_cursor(cursor: str, ranked: bool = False) -> tuple[Any, ...]:
     try:
-        on, recorded_at, transaction_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return dt.date.fromisoformat(on), dt.datetime.fromisoformat(recorded_at), UUID(transaction_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        parts = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        rank = (float(parts.pop(0)),) if ranked else ()
+        on, recorded_at, transaction_id = parts
+        return *rank, dt.date.fromisoformat(on), dt.datetime.fromisoformat(recorded_at), UUID(transaction_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError, IndexError):
         raise InvalidInputError("cursor is not one this API handed out") from None
 
 
@@ -80,7 +86,7 @@ def _where(household_id: UUID, f: TransactionFilter, viewer: UUID | None) -> tup
         ("kind = %s", f.kind),
         ("amount >= %s", f.min_amount),
         ("amount <= %s", f.max_amount),
-        ("search @@ websearch_to_tsquery('simple', %s)", f.text),
+        ("search @@ to_tsquery('simple', %s)", prefix_tsquery(search_terms(f.text)) if f.text else None),
     )
     for clause, value in optional:
         if value is not None:
@@ -120,6 +126,9 @@ def _view(row: dict[str, Any]) -> TransactionView:
     )
 
 
+RANK = "ts_rank(search, to_tsquery('simple', %s))::float8"
+
+
 def list_transactions(
     store: ReadStore,
     household_id: UUID,
@@ -127,24 +136,47 @@ def list_transactions(
     limit: int = 50,
     cursor: str | None = None,
     viewer: UUID | None = None,
+    order: str = "date",
 ) -> TransactionPage:
-    """Newest first (by date, then by time recorded); ``cursor`` continues after the previous page."""
+    """Newest first (by date, then by time recorded), or with ``order="relevance"`` the best
+    matches of the search first (ties newest first); ``cursor`` continues after the previous
+    page."""
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}")
+    ranked = order == "relevance"
+    if ranked and not filters.text:
+        raise InvalidInputError("order=relevance ranks a search: give q")
     where, params = _where(household_id, filters, viewer)
+    keys, rank_params = ["date", "recorded_at", "transaction_id"], []
+    if ranked:
+        keys, rank_params = [RANK, *keys], [prefix_tsquery(search_terms(filters.text or ""))]
     if cursor is not None:
-        where += " AND (date, recorded_at, transaction_id) < (%s, %s, %s)"
-        params.extend(decode_cursor(cursor))
+        where += f" AND ({', '.join(keys)}) < ({', '.join(['%s'] * len(keys))})"
+        params.extend([*rank_params, *decode_cursor(cursor, ranked)])
+    select = f"*, {RANK} AS rank" if ranked else "*"
     with store.cursor() as curs:
         curs.execute(
-            f"SELECT * FROM {S}.transactions t WHERE {where}"  # noqa: S608 - clauses are constants
-            " ORDER BY date DESC, recorded_at DESC, transaction_id DESC LIMIT %s",
-            (*params, limit + 1),
+            f"SELECT {select} FROM {S}.transactions t WHERE {where}"  # noqa: S608 - clauses are constants
+            f" ORDER BY {', '.join(f'{key} DESC' for key in keys)} LIMIT %s",
+            (*rank_params, *params, *rank_params, limit + 1),
         )
         rows = curs.fetchall()
-    items = [_view(row) for row in rows[:limit]]
-    next_cursor = encode_cursor(items[-1]) if len(rows) > limit else None
-    return TransactionPage(items=items, next_cursor=next_cursor)
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return TransactionPage(items=[_view(row) for row in rows[:limit]], next_cursor=next_cursor)
+
+
+def rows_by_ids(
+    store: ReadStore, household_id: UUID, ids: list[UUID], viewer: UUID | None
+) -> list[TransactionView]:
+    """The transactions of these ids in this order (those the viewer may see)."""
+    where, params = _where(household_id, TransactionFilter(), viewer)
+    with store.cursor() as curs:
+        curs.execute(
+            f"SELECT * FROM {S}.transactions t WHERE {where} AND transaction_id = ANY(%s)",  # noqa: S608
+            (*params, ids),
+        )
+        found = {row["transaction_id"]: row for row in curs.fetchall()}
+    return [_view(found[i]) for i in ids if i in found]
 
 
 def get_transaction(

@@ -21,7 +21,7 @@ def test_the_readme_configuration_table_is_the_generated_one() -> None:
 
 def test_every_variable_the_settings_read_is_documented() -> None:
     source = inspect.getsource(Settings.from_env)
-    read = set(re.findall(r'"((?:FISCAFLOW|DATABASE|REDIS|RABBITMQ|S3|SMTP)_[A-Z_]+)"', source))
+    read = set(re.findall(r'"((?:FISCAFLOW|DATABASE|REDIS|RABBITMQ|ELASTICSEARCH|S3|SMTP)_[A-Z_]+)"', source))
     assert read == {s.name for s in SETTINGS}
 
 
