@@ -33,7 +33,7 @@ from api.insights import InsightController
 from api.monitors import MonitorController
 from api.notifications import NotificationController
 from api.reconciliation import ReconciliationController
-from api.requests import access_log, refuse_duplicate_keys
+from api.requests import access_log, before_request
 from api.schedules import ScheduleController
 from api.services import Services
 from api.settlement import SettlementController
@@ -140,7 +140,7 @@ def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
         middleware=middleware,
         cors_config=cors,
         response_headers=[ResponseHeader(name=k, value=v) for k, v in headers.items()],
-        before_request=refuse_duplicate_keys,
+        before_request=before_request,
     )
 
 

@@ -3,16 +3,24 @@ never records query strings (searches may hold account numbers) or headers."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
+import re
 import time
+import uuid
 from typing import Any
 
 from litestar import Request
 from litestar.exceptions import ValidationException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from commands.audit_context import AUDIT
+
 log = logging.getLogger("fiscaflow.access")
+CORRELATION = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+CORRELATION_KEY = "fiscaflow_correlation_id"
 
 
 class DuplicateKeyError(ValueError):
@@ -42,25 +50,64 @@ async def refuse_duplicate_keys(request: Request[Any, Any, Any]) -> None:
         return  # malformed JSON: the handler's decoder answers 400
 
 
+def correlation_id(scope: Scope) -> str:
+    """The caller's ``X-Request-ID`` if it is a plain token, else a new one."""
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            if CORRELATION.match(text):
+                return text
+    return uuid.uuid4().hex
+
+
 def access_log(app: ASGIApp) -> ASGIApp:
-    """ASGI middleware: method, path (no query string), status and milliseconds."""
+    """ASGI middleware: method, path (no query string), status, milliseconds and the
+    correlation id, which every answer carries back as ``X-Request-ID``."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
         started, status = time.perf_counter(), 0
+        correlation = correlation_id(scope)
+        scope.setdefault("state", {})[CORRELATION_KEY] = correlation  # type: ignore[typeddict-unknown-key]
 
         async def recording_send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", correlation.encode())]
             await send(message)
 
         try:
             await app(scope, receive, recording_send)
         finally:
             elapsed = (time.perf_counter() - started) * 1000
-            log.info("%s %s %s %.1fms", scope["method"], scope["path"], status, elapsed)
+            log.info("%s %s %s %.1fms %s", scope["method"], scope["path"], status, elapsed, correlation)
 
     return middleware
+
+
+def record_who_and_why(request: Request[Any, Any, Any]) -> None:
+    """The audit context of the events this request may append (commands/audit_context.py):
+    the actor and household, the correlation id, the command (the route's operation id) and
+    the client's address as a keyed hash (the address itself is personal data)."""
+    principal = request.scope.get("user")
+    secret = (request.app.state.services.settings.jwt_secret or "").encode()
+    client = request.client.host if request.client else ""
+    handler = request.scope.get("route_handler")
+    AUDIT.set(
+        {
+            "actor": str(principal.user_id) if hasattr(principal, "user_id") else None,
+            "household": str(principal.household_id) if hasattr(principal, "household_id") else None,
+            "correlation_id": request.scope.get("state", {}).get(CORRELATION_KEY),
+            "command": getattr(handler, "operation_id", None) or getattr(handler, "name", None),
+            "client": hmac.new(secret, client.encode(), hashlib.sha256).hexdigest()[:32],
+        }
+    )
+
+
+async def before_request(request: Request[Any, Any, Any]) -> None:
+    if request.method in {"POST", "PUT", "PATCH", "DELETE"}:
+        record_who_and_why(request)
+    await refuse_duplicate_keys(request)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from elasticsearch import Elasticsearch
@@ -12,6 +13,7 @@ from psycopg_pool import ConnectionPool
 from commands.accounts import AccountCommands
 from commands.alerts import relay_alerts
 from commands.application import Ledger, event_store_env
+from commands.audit import checkpoint
 from commands.budgets import BudgetCommands
 from commands.categorisation import CategoryCommands, LearnedCategoriser
 from commands.deliveries import Sender
@@ -114,6 +116,7 @@ class Services:
         relay = None
         if settings.run_projectors:  # the process that projects also does the periodic work
             workers = periodic_work(settings, ledger, transactions, schedules, reads, auth_pool)
+            workers.append(Periodic("audit-checkpoint", partial(checkpoint, conninfo), 5.0))
             if client is not None:
                 workers.append(Periodic("search-indexer", SearchIndexer(conninfo, client).run_once, 1.0))
             for worker in workers:

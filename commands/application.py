@@ -26,8 +26,10 @@ def event_store_env(
     lock_timeout: int = 5,
     snapshot_interval: int = 0,
     cache_size: int = 0,
+    create_tables: bool = True,
 ) -> dict[str, str]:
-    """The explicit eventsourcing settings for a database given as a libpq conninfo or URL."""
+    """The explicit eventsourcing settings for a database given as a libpq conninfo or URL
+    (``create_tables=False`` for a role that may only read and append)."""
     params = conninfo_to_dict(conninfo)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -43,6 +45,7 @@ def event_store_env(
         "POSTGRES_LOCK_TIMEOUT": str(lock_timeout),
         "POSTGRES_CONNECT_TIMEOUT": "5",
         "POSTGRES_PRE_PING": "n",  # a round trip per checkout; dropped connections are retried
+        "CREATE_TABLE": "y" if create_tables else "n",
         "IS_SNAPSHOTTING_ENABLED": "y" if snapshot_interval > 0 else "n",
         "FISCAFLOW_SNAPSHOT_INTERVAL": str(snapshot_interval),
         # A cached aggregate is always fast-forwarded with the newer events from the store
@@ -72,8 +75,9 @@ class Ledger(Application[UUID]):
     def construct_recorder(self) -> ApplicationRecorder:
         factory = self.factory
         assert isinstance(factory, PostgresFactory)
-        with factory.datastore.transaction(commit=True) as curs:
-            curs.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(EVENT_STORE_SCHEMA)))
+        if factory.env_create_table():  # an append-only role has the schema made for it
+            with factory.datastore.transaction(commit=True) as curs:
+                curs.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(EVENT_STORE_SCHEMA)))
         return super().construct_recorder()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

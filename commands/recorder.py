@@ -14,6 +14,8 @@ from psycopg.errors import LockNotAvailable
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from commands import audit_chain, audit_context
+
 RETENTION = timedelta(hours=24)  # keys older than this are forgotten
 # The library's insert without its retry decorator (functools.wraps keeps it as __wrapped__).
 SINGLE_ATTEMPT = PostgresApplicationRecorder.insert_events.__wrapped__  # type: ignore[attr-defined]
@@ -78,6 +80,19 @@ class LedgerRecorder(PostgresApplicationRecorder):
             ),
             SQL(IDEMPOTENCY_TABLE).format(schema=schema),  # type: ignore[arg-type]
             SQL(IDEMPOTENCY_INDEX).format(schema=schema),  # type: ignore[arg-type]
+            *(
+                SQL(statement).format(  # type: ignore[arg-type]
+                    schema=schema,
+                    table=table,
+                    trigger=Identifier(f"{self.events_table_name}_chain"),
+                    append_only=Identifier(f"{self.events_table_name}_append_only"),
+                )
+                for statement in audit_chain.STATEMENTS
+            ),
+        ]
+        self.lock_table_statements = [
+            SQL("SET LOCAL lock_timeout = '{0}s'").format(self.datastore.lock_timeout),
+            SQL("SELECT {0}.lock_events()").format(schema),
         ]
         self.insert_key = SQL(
             "INSERT INTO {}.idempotency_keys (scope, key, fingerprint, subject_id, subject_version,"
@@ -102,9 +117,11 @@ class LedgerRecorder(PostgresApplicationRecorder):
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
-        """Inside the append's transaction: take the request's idempotency key, if any. A
-        concurrent duplicate then fails the whole append on the key's primary key."""
+        """Inside the append's transaction: say who and why (the events' ``metadata``
+        column reads it), and take the request's idempotency key, if any. A concurrent
+        duplicate then fails the whole append on the key's primary key."""
         super()._insert_events(curs, stored_events, **kwargs)
+        curs.execute("SELECT set_config('fiscaflow.audit', %s, true)", (audit_context.as_json(),))
         key = kwargs.get("idempotency")
         if key is None:
             return

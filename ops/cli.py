@@ -16,7 +16,7 @@ from uuid import UUID
 import typer
 from rich.console import Console
 
-from ops.cli_jobs import notifications_app, relay_app, schedules_app, search_app
+from ops.cli_jobs import audit_app, notifications_app, relay_app, schedules_app, search_app
 from ops.settings import Settings, SettingsError
 
 app = typer.Typer(
@@ -263,6 +263,7 @@ app.add_typer(schedules_app, name="schedules")
 app.add_typer(notifications_app, name="notifications")
 app.add_typer(relay_app, name="relay")
 app.add_typer(search_app, name="search")
+app.add_typer(audit_app, name="audit")
 
 
 @holds_app.command("expire")

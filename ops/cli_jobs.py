@@ -107,3 +107,45 @@ def reindex_search() -> None:
         indexer = SearchIndexer(conninfo, Elasticsearch(settings.elasticsearch_url, request_timeout=30))
         count = indexer.reindex(progress=lambda n: bar.advance(task, n))
     console.print(f"indexed {count} transactions")
+
+
+audit_app = typer.Typer(help="The tamper-evident event log.", no_args_is_help=True)
+
+
+@audit_app.command("verify")
+def verify_log() -> None:
+    """Recompute every event's hash, walk every aggregate's chain and compare every
+    checkpoint with the rows (progress bar); name the first modified, deleted, inserted or
+    reordered event. Exit code 0 when the log is intact, 1 when it is not."""
+    import psycopg
+    from rich.progress import Progress
+
+    from commands.audit import EVENTS, verify
+    from ops.cli import console, database, load_settings
+
+    settings = load_settings()
+    with database(settings) as conninfo, Progress(console=console) as bar:
+        with psycopg.connect(conninfo) as conn:
+            total = conn.execute(f"SELECT count(*) FROM {EVENTS}").fetchone()  # noqa: S608
+        task = bar.add_task("verifying", total=total[0] if total else None)
+        report = verify(conninfo, lambda n: bar.advance(task, n))
+    console.print(f"{report.events} events, {report.checkpoints} checkpoints")
+    for finding in report.findings:
+        console.print(
+            f"[red]{finding.kind}[/red] at position {finding.position} (aggregate {finding.aggregate_id}"
+            f" version {finding.version}): {finding.detail}"
+        )
+    if not report.ok:
+        raise typer.Exit(1)
+    console.print("[green]the event log is intact[/green]")
+
+
+@audit_app.command("checkpoint")
+def checkpoint_log() -> None:
+    """Record the order and hashes of the events since the last checkpoint (`fiscaflow
+    serve` does this every 5 seconds)."""
+    from commands.audit import checkpoint
+    from ops.cli import console, database, load_settings
+
+    with database(load_settings()) as conninfo:
+        console.print(f"checkpointed {checkpoint(conninfo)} events")

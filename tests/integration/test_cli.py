@@ -57,7 +57,8 @@ def fiscaflow(
 @pytest.mark.parametrize(
     "command",
     ["serve", "project", "rebuild", "events", "users", "users set-role", "import", "holds expire",
-     "categoriser evaluate", "schedules run", "notifications send"],
+     "categoriser evaluate", "schedules run", "notifications send", "relay run", "search reindex",
+     "audit verify", "audit checkpoint"],
 )  # fmt: skip
 def test_every_command_explains_itself(command: str) -> None:
     result = fiscaflow(*command.split(), "--help")
