@@ -20,6 +20,7 @@ from litestar.stores.redis import RedisStore
 
 from api.accounts import AccountController
 from api.analytics import AnalyticsController
+from api.audit import AuditController
 from api.auth import jwt_auth
 from api.budgets import BudgetController
 from api.categories import CategoryController, RuleController
@@ -120,6 +121,7 @@ def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
             ScheduleController,
             MonitorController,
             NotificationController,
+            AuditController,
             ImportController,
             ImportBatchController,
             ReceiptController,

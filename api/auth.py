@@ -70,6 +70,11 @@ class Principal:
         if self.role != GlobalRole.ADMIN:
             raise ForbiddenError("only an admin may do this")
 
+    def check_auditor(self) -> None:
+        """Compliance staff (auditors) and admins read the event log; nobody else."""
+        if self.role not in (GlobalRole.AUDITOR, GlobalRole.ADMIN) or self.personal:
+            raise ForbiddenError("only an auditor or an admin may read the audit trail")
+
 
 async def retrieve_principal(
     token: Token, connection: ASGIConnection[Any, Any, Any, Any]

@@ -167,7 +167,7 @@ Password = Annotated[
 ]
 DisplayName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, examples=["Ana"])]
 OpaqueToken = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
-GlobalRoleName = Literal["user", "premium", "admin"]
+GlobalRoleName = Literal["user", "premium", "admin", "auditor"]
 HouseholdRoleName = Literal["family_owner", "family_member", "read_only"]
 
 

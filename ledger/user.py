@@ -23,6 +23,7 @@ class GlobalRole(StrEnum):
     USER = "user"
     PREMIUM = "premium"
     ADMIN = "admin"
+    AUDITOR = "auditor"  # compliance staff: reads the whole event log, changes nothing
 
 
 class UserStatus(StrEnum):

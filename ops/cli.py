@@ -225,7 +225,7 @@ app.add_typer(users_app, name="users")
 @users_app.command("set-role")
 def set_role(
     email: Annotated[str, typer.Argument(help="The user's email address.")],
-    role: Annotated[str, typer.Argument(help="user, premium or admin.")],
+    role: Annotated[str, typer.Argument(help="user, premium, admin or auditor.")],
 ) -> None:
     """Give a user a global role, e.g. make the first admin. Recorded as a RoleChanged event
     by the operator."""

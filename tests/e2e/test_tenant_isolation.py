@@ -76,9 +76,11 @@ BODIES: dict[str, dict[str, Any] | None] = {
     "changeMonitor": {"threshold": "1.00"},
     "deleteMonitor": None,
     "removeWebhook": None,
+    "getAggregateHistory": None,
+    "getAggregateState": None,
 }
 RAW = {"attachReceipt": (b"%PDF-1.7 stolen", "application/pdf")}
-ADMIN_ONLY = {"changeUserRole", "suspendUser", "reinstateUser"}
+ADMIN_ONLY = {"changeUserRole", "suspendUser", "reinstateUser", "getAggregateHistory", "getAggregateState"}
 
 
 def routes_with_ids(server: Server) -> list[tuple[str, str, str]]:
@@ -173,6 +175,7 @@ def test_every_route_with_an_id_answers_404_to_another_household(
         "schedule_id": schedule.json()["id"],
         "monitor_id": monitor.json()["id"],
         "webhook_id": webhook.json()["id"],
+        "aggregate_id": account,
         "goal_id": goal.json()["id"],
         "budget_id": budget.json()["id"],
         "token": export.json()["url"].rsplit("/", 1)[1],
