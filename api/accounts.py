@@ -17,7 +17,7 @@ from api.responses import Accepted, accepted, command, expected_version, query
 from api.tenancy import Caller, household_caller
 from commands.messages import OpenAccount, RenameAccount, ShareAccount
 from queries import accounts as q
-from queries.db import ACCOUNTS_SCHEMA
+from queries.db import ACCOUNTS_SCHEMA, TRANSACTIONS_SCHEMA
 from queries.views import AccountView, BalanceView
 
 IfMatch = Annotated[
@@ -142,6 +142,26 @@ class AccountQueryHandlers:
         cancelled transactions are left out."""
         read_after(c.services, (ACCOUNTS_SCHEMA,), token, after)
         return q.balance(c.services.reads, c.household, account_id, as_of, c.user_id)
+
+    @query("/{account_id:uuid}/balance/explain", "explainAccountBalance")
+    def explain_balance(
+        self,
+        account_id: FromPath[UUID],
+        c: NamedDependency[Caller],
+        at: Annotated[
+            dt.date | None, QueryParameter(required=False, description="The balance at the end of this date.")
+        ] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
+        token: TokenHeader = None,
+        after: TokenQuery = None,
+    ) -> q.BalanceExplanation:
+        """The postings that add up to the balance at the end of `at` (all when absent),
+        oldest first, each with its cause: `manual` (recorded by a person), `import` (with
+        its batch), `transfer` (between own accounts, also a matched one) or `scheduled`
+        (a recurring transaction), and the rule that categorised it, if any. `truncated`
+        says whether `limit` cut the list (the balance is always the whole figure)."""
+        read_after(c.services, (ACCOUNTS_SCHEMA, TRANSACTIONS_SCHEMA), token, after)
+        return q.explain_balance(c.services.reads, c.household, account_id, at, limit, c.user_id)
 
 
 class AccountController(AccountCommandHandlers, AccountQueryHandlers, Controller):

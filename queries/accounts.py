@@ -7,9 +7,11 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from ledger.errors import NotFoundError
 from ledger.money import Money
-from queries.db import ACCOUNTS_SCHEMA, ReadStore
+from queries.db import ACCOUNTS_SCHEMA, TRANSACTIONS_SCHEMA, ReadStore
 from queries.views import AccountView, BalanceView, SharingView
 
 S = ACCOUNTS_SCHEMA
@@ -99,3 +101,57 @@ def balance(
         as_of=as_of,
         postings=int(row["n"]),
     )
+
+
+class ExplainedPosting(msgspec.Struct, kw_only=True):
+    transaction_id: UUID
+    date: dt.date
+    amount: str  # this account's posting (debit-positive)
+    status: str
+    description: str
+    cause: str  # manual, import, transfer or scheduled
+    import_batch_id: UUID | None
+    rule_id: UUID | None  # the rule that categorised it, if one did
+
+
+class BalanceExplanation(msgspec.Struct, kw_only=True):
+    account_id: UUID
+    currency: str
+    at: dt.date | None
+    balance: str
+    postings: list[ExplainedPosting]  # oldest first; they add up to ``balance`` unless truncated
+    truncated: bool
+
+
+CAUSE = (
+    "CASE WHEN t.import_batch_id IS NOT NULL THEN 'import' WHEN 'scheduled' = ANY(t.tags) THEN 'scheduled'"
+    " WHEN t.kind = 'transfer' THEN 'transfer' ELSE 'manual' END"
+)
+
+
+def explain_balance(
+    store: ReadStore,
+    household_id: UUID,
+    account_id: UUID,
+    at: dt.date | None,
+    limit: int,
+    viewer: UUID | None,
+) -> BalanceExplanation:
+    """The postings that make the balance at the end of ``at``, each with its cause."""
+    figure = balance(store, household_id, account_id, at, viewer)
+    with store.cursor() as curs:
+        curs.execute(
+            "SELECT p.transaction_id, p.date, p.amount, p.status,"  # noqa: S608
+            f" coalesce(t.description, '') AS description, {CAUSE} AS cause, t.import_batch_id, t.rule_id"
+            f" FROM {S}.postings p LEFT JOIN {TRANSACTIONS_SCHEMA}.transactions t USING (transaction_id)"
+            " WHERE p.household_id = %s AND p.account = %s AND p.status <> 'cancelled'"
+            " AND (%s::date IS NULL OR p.date <= %s::date)"
+            " ORDER BY p.date, p.transaction_id, p.line LIMIT %s",
+            (household_id, str(account_id), at, at, limit + 1),
+        )
+        rows = curs.fetchall()
+    postings = [ExplainedPosting(**{**row, "amount": str(row["amount"])}) for row in rows[:limit]]
+    return BalanceExplanation(
+        account_id=account_id, currency=figure.currency, at=at, balance=figure.balance,
+        postings=postings, truncated=len(rows) > limit,
+    )  # fmt: skip

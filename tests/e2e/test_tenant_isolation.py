@@ -76,6 +76,7 @@ BODIES: dict[str, dict[str, Any] | None] = {
     "changeMonitor": {"threshold": "1.00"},
     "deleteMonitor": None,
     "removeWebhook": None,
+    "explainAccountBalance": None,
     "getAggregateHistory": None,
     "getAggregateState": None,
 }
