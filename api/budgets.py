@@ -15,6 +15,7 @@ from api.consistency import TokenHeader, TokenQuery, read_after
 from api.responses import Accepted, accepted, command, expected_version, query
 from api.tenancy import Caller
 from commands.messages import ChangeBudget, CreateBudget
+from queries import audit as audit_q
 from queries import budgets as q
 from queries.db import BUDGETS_SCHEMA, CATEGORIES_SCHEMA, TRANSACTIONS_SCHEMA
 from queries.views import BudgetAlertView, BudgetView
@@ -87,6 +88,13 @@ class BudgetQueryHandlers:
         BudgetThresholdCrossed events by the alerts follower a moment after the spending)."""
         read_after(c.services, SCHEMAS, token, after)
         return q.budget_alerts(c.services.reads, c.household, budget_id, c.user_id)
+
+    @query("/{budget_id:uuid}/changes", "getBudgetChanges")
+    def changes(self, budget_id: FromPath[UUID], c: NamedDependency[Caller]) -> list[audit_q.ChangeEntry]:
+        """Who changed which field of the budget from what to what, when and why (the
+        event, the command, the request's correlation id), oldest first, from the log."""
+        c.services.budgets.load(c.household, budget_id, c.user_id)  # 404 unless the caller may see it
+        return audit_q.field_changes(c.services.reads, budget_id, lambda budget: budget)
 
     @query("/{budget_id:uuid}", "getBudget")
     def get_one(

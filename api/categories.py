@@ -16,7 +16,9 @@ from api.responses import Accepted, accepted, command, query
 from api.tenancy import Caller
 from commands.messages import AddCategory, MergeCategory, RenameCategory, RuleBody, RunRule
 from commands.write_path import Appended
-from ledger.errors import InvalidInputError
+from ledger.categories import book_id
+from ledger.errors import InvalidInputError, NotFoundError
+from queries import audit as audit_q
 from queries import categories as q
 from queries.db import CATEGORIES_SCHEMA, TRANSACTIONS_SCHEMA
 from queries.views import CategoryView, RuleRunView, RuleView
@@ -163,6 +165,20 @@ class RuleQueryHandlers:
         """The rules in the order they are tried (priority, then name)."""
         read_after(c.services, (CATEGORIES_SCHEMA,), token, after)
         return q.list_rules(c.services.reads, c.household)
+
+    @query("/{rule_id:uuid}/changes", "getRuleChanges")
+    def changes(self, rule_id: FromPath[UUID], c: NamedDependency[Caller]) -> list[audit_q.ChangeEntry]:
+        """Who changed which field of the rule (triggers, actions, priority, ...) from what
+        to what, when and why, oldest first, from the category book's log."""
+        try:  # the household's own book: another household's rule is not in it
+            found = audit_q.field_changes(
+                c.services.reads, book_id(c.household), lambda b: b.rules.get(rule_id)
+            )
+        except NotFoundError:
+            found = []
+        if not found:
+            raise NotFoundError(f"no rule {rule_id}")
+        return found
 
     @query("/{rule_id:uuid}", "getRule")
     def get_one(

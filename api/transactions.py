@@ -36,6 +36,7 @@ from commands.messages import (
 )
 from ledger.categoriser import Example
 from ledger.errors import InvalidInputError
+from queries import audit as audit_q
 from queries import transactions as q
 from queries.db import TRANSACTIONS_SCHEMA
 from queries.views import TransactionPage, TransactionView
@@ -271,6 +272,16 @@ class TransactionQueryHandlers:
         if q_ is not None:
             return c.services.search.find(c.household, filters, limit, cursor, c.user_id, order)
         return q.list_transactions(c.services.reads, c.household, filters, limit, cursor, c.user_id, order)
+
+    @query("/{transaction_id:uuid}/changes", "getTransactionChanges")
+    def changes(
+        self, transaction_id: FromPath[UUID], c: NamedDependency[Caller]
+    ) -> list[audit_q.ChangeEntry]:
+        """Field by field: who changed what from what to what (amount, date, category,
+        status, ...), when and why (the event: an edit, an import, a rule run, the
+        categoriser; the command; the request's correlation id), oldest first."""
+        c.services.transactions.history(c.household, transaction_id, c.user_id)  # 404 unless visible
+        return audit_q.field_changes(c.services.reads, transaction_id, lambda transaction: transaction)
 
     @query("/{transaction_id:uuid}/history", "getTransactionHistory")
     def history(self, transaction_id: FromPath[UUID], c: NamedDependency[Caller]) -> list[HistoryEntry]:

@@ -8,8 +8,10 @@ what is stored. Password hashes are never shown.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -193,3 +195,61 @@ def state_at(
         modified_at=aggregate.modified_on,
         state=_state(aggregate),
     )
+
+
+class FieldChange(msgspec.Struct, kw_only=True):
+    field: str
+    old: Any
+    new: Any
+
+
+class ChangeEntry(msgspec.Struct, kw_only=True):
+    """One event that changed fields: who (actor), why (the event's type, the command, the
+    request's correlation id), when, and each field from what to what."""
+
+    version: int
+    type: str
+    recorded_at: dt.datetime
+    actor: str | None
+    command: str | None
+    correlation_id: str | None
+    changes: list[FieldChange]
+
+
+def as_fields(value: Any) -> dict[str, Any]:
+    """A state (an aggregate, a rule) as plain fields."""
+    if value is None:
+        return {}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: plain(v) for k, v in dataclasses.asdict(value).items()}
+    return _state(value)
+
+
+def field_changes(reads: ReadStore, aggregate_id: UUID, pick: Callable[[Any], Any]) -> list[ChangeEntry]:
+    """Every event that changed the fields ``pick`` selects from the aggregate (the
+    aggregate itself, or a part of it such as one rule of the category book), oldest first."""
+    aggregate: Any = None
+    entries = []
+    for row in _rows(reads, aggregate_id):
+        before = as_fields(pick(aggregate)) if aggregate is not None else {}
+        aggregate = _decode(row).mutate(aggregate)
+        after = as_fields(pick(aggregate))
+        changed = [
+            FieldChange(field=name, old=before.get(name), new=after.get(name))
+            for name in sorted(set(before) | set(after))
+            if before.get(name) != after.get(name)
+        ]
+        if changed:
+            who = json.loads(row["metadata"]) if row["metadata"] else {}
+            entries.append(
+                ChangeEntry(
+                    version=row["originator_version"],
+                    type=row["topic"].partition(":")[2],
+                    recorded_at=row["recorded_at"],
+                    actor=who.get("actor"),
+                    command=who.get("command"),
+                    correlation_id=who.get("correlation_id"),
+                    changes=changed,
+                )
+            )
+    return entries

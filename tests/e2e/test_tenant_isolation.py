@@ -77,6 +77,9 @@ BODIES: dict[str, dict[str, Any] | None] = {
     "deleteMonitor": None,
     "removeWebhook": None,
     "explainAccountBalance": None,
+    "getTransactionChanges": None,
+    "getBudgetChanges": None,
+    "getRuleChanges": None,
     "getAggregateHistory": None,
     "getAggregateState": None,
 }
