@@ -28,6 +28,7 @@ EVENTS = "eventstore.fiscaflow_events"
 COLUMNS = "notification_id, originator_id, originator_version, topic, state, metadata, recorded_at"
 HIDDEN = frozenset({"password_hash"})
 MAX_LIMIT = 500
+MAPPER = event_mapper()  # built once: it is used for every event read
 
 
 class AuditEvent(msgspec.Struct, kw_only=True):
@@ -111,7 +112,7 @@ def _event(row: dict[str, Any], decoded: Any) -> AuditEvent:
 
 
 def _decode(row: dict[str, Any]) -> Any:
-    return event_mapper().to_domain_event(
+    return MAPPER.to_domain_event(
         notification(
             (
                 row["notification_id"],
