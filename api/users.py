@@ -370,6 +370,22 @@ class UserController(Controller):
         await revoke_access(request.app.stores.get("auth"), user_id)
         return Accepted(id=result.id, version=result.version, consistency_token=result.position)
 
+    @command(post, "/{user_id:uuid}/erasure", "eraseUser", blocking=False)
+    async def erase_user(
+        self,
+        user_id: FromPath[UUID],
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        me: NamedDependency[Principal],
+    ) -> Accepted:
+        """Right to erasure (yours, or as an admin anyone's): deletes the user if not yet
+        deleted and shreds the keys of their personal data. Their email, name, password hash
+        and login details then read as "[erased]" everywhere, for ever; their amounts and the
+        event log's hashes stay. Repeating it is harmless."""
+        result = await sync_to_thread(services.users.erase, me.user_id, me.role, user_id)
+        await revoke_access(request.app.stores.get("auth"), user_id)
+        return Accepted(id=result.id, version=result.version, consistency_token=result.position)
+
     @query("/", "listUsers")
     def list_users(
         self,

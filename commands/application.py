@@ -6,13 +6,15 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import ApplicationRecorder, JSONTranscoder
+from eventsourcing.persistence import ApplicationRecorder, JSONTranscoder, Mapper
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment, EnvType
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.sql import SQL, Identifier
 
+from commands.personal_data import KeyRing
 from ledger.account import Account
+from ledger.personal import PersonalDataMapper
 from ledger.transcodings import register_all
 
 EVENT_STORE_SCHEMA = "eventstore"
@@ -72,12 +74,20 @@ class Ledger(Application[UUID]):
         values.update(env or {})
         return Environment(name, values)
 
+    def construct_mapper(self) -> Mapper[UUID]:
+        """Personal data in events is encrypted with its subject's key (crypto-shredding)."""
+        factory = self.factory
+        assert isinstance(factory, PostgresFactory)
+        self.keys = KeyRing(factory.datastore.pool)
+        return PersonalDataMapper(self.construct_transcoder(), self.keys)
+
     def construct_recorder(self) -> ApplicationRecorder:
         factory = self.factory
         assert isinstance(factory, PostgresFactory)
         if factory.env_create_table():  # an append-only role has the schema made for it
             with factory.datastore.transaction(commit=True) as curs:
                 curs.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(EVENT_STORE_SCHEMA)))
+            self.keys.create_schema()
         return super().construct_recorder()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
+from psycopg.rows import tuple_row
 
 from commands.application import Ledger
 from commands.loading import load_user, with_retries
@@ -24,7 +25,8 @@ from ledger.errors import (
     NotFoundError,
 )
 from ledger.household import Household
-from ledger.user import EmailClaim, GlobalRole, User, normalise_email
+from ledger.personal import PersonalDataMapper, email_subject
+from ledger.user import EmailClaim, GlobalRole, User, UserStatus, normalise_email
 
 VERIFY_TTL = timedelta(hours=24)
 SECOND_FACTOR_TTL = timedelta(minutes=5)
@@ -65,7 +67,8 @@ class UserCommands:
         check_password(command.password, email)
         user = User.register(email, command.display_name, hash_password(command.password))
         claim = self._claim_email(email, user.id)
-        household = Household.create(command.household_name or f"{user.display_name}'s household", user.id)
+        # The default name holds no personal data: household names are not encrypted.
+        household = Household.create(command.household_name or "Household", user.id)
         user.join_household(household.id)
         try:
             result = append(self.app, user, claim, household)
@@ -218,6 +221,37 @@ class UserCommands:
         claim.release()
         result = append(self.app, user, claim)
         self.tokens.revoke_user(user.id, "user deleted")
+        return result
+
+    def erase(self, actor: UUID, actor_role: str, user_id: UUID) -> Appended:
+        """Right to erasure: delete the user (if not yet), record ``Erased``, then delete the
+        keys of their personal data (crypto-shredding) and the secrets kept beside the log.
+        Safe to repeat: a retry after a crash deletes whatever is left."""
+        if actor != user_id and actor_role != GlobalRole.ADMIN:
+            raise NotFoundError(f"no user {user_id}")
+        user = load_user(self.app, user_id, allow_inactive=True)
+        if user.erased:
+            result = Appended(id=user.id, version=user.version, position=0)
+        else:
+            changed: list[User | EmailClaim] = [user]
+            if user.is_active or user.status is not UserStatus.DELETED:
+                user.delete(actor)
+                claim = self.app.repository.get(EmailClaim.create_id(user.email))
+                if claim.user_id == user.id:
+                    claim.release()
+                    changed.append(claim)
+            user.erase(actor, [user.id, email_subject(user.email)])
+            result = append(self.app, *changed)
+        self.app.keys.erase(list(user.erased_subjects))
+        assert isinstance(self.app.mapper, PersonalDataMapper)
+        self.app.mapper.forget(list(user.erased_subjects))
+        with self.tokens.pool.connection() as conn, conn.transaction():
+            for table in ("auth.second_factors", "auth.personal_tokens", "notify.deliveries"):
+                if conn.cursor(row_factory=tuple_row).execute(
+                    "SELECT to_regclass(%s)", (table,)
+                ).fetchone() != (None,):
+                    conn.execute(f"DELETE FROM {table} WHERE user_id = %s", (user.id,))  # noqa: S608
+        self.tokens.revoke_user(user.id, "user erased")
         return result
 
     def change_role(self, actor_role: str, actor: UUID, user_id: UUID, role: str) -> Appended:

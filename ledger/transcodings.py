@@ -20,6 +20,7 @@ from eventsourcing.persistence import (
 )
 
 from ledger.money import Money
+from ledger.personal import Keys, PersonalDataMapper
 from ledger.posting import Posting
 
 
@@ -66,8 +67,9 @@ def register_all(transcoder: JSONTranscoder) -> None:
     transcoder.register(DateAsISO())
 
 
-def event_mapper() -> Mapper[UUID]:
-    """A mapper that turns stored events back into domain events, with no database."""
+def event_mapper(keys: Keys | None = None) -> Mapper[UUID]:
+    """A mapper between stored and domain events. With the subjects' keys it reads (and
+    stores) personal data; without them personal fields read as erased."""
     transcoder = JSONTranscoder()
     register_all(transcoder)
-    return Mapper(transcoder=transcoder)
+    return PersonalDataMapper(transcoder, keys)

@@ -57,6 +57,9 @@ def global_role(role: str) -> GlobalRole:
 class User(Aggregate):
     """A person with an email, a password hash, a global role and a status."""
 
+    erased = False  # set by Erased: the personal data's keys are gone
+    erased_subjects: tuple[UUID, ...] = ()
+
     @classmethod
     def register(cls, email: str, display_name: str, password_hash: str) -> User:
         return cls(normalise_email(email), check_display_name(display_name), password_hash, GlobalRole.USER)
@@ -175,6 +178,20 @@ class User(Aggregate):
     @event("Deleted")
     def _deleted(self, by: UUID) -> None:
         self.status = UserStatus.DELETED
+
+    def erase(self, by: UUID, subjects: list[UUID]) -> None:
+        """Record the erasure of this person's personal data (the keys of the subjects are
+        deleted by the caller once this is stored). Only a deleted user is erased."""
+        if self.status is not UserStatus.DELETED:
+            raise IllegalTransitionError("only a deleted user can be erased")
+        if self.erased:
+            raise IllegalTransitionError("the user is already erased")
+        self._erased(by, subjects)
+
+    @event("Erased")
+    def _erased(self, by: UUID, subjects: list[UUID]) -> None:
+        self.erased = True
+        self.erased_subjects = tuple(subjects)
 
     def record_login(self, client: str) -> None:
         self._logged_in(client)

@@ -16,6 +16,7 @@ import psycopg
 from psycopg.sql import SQL, Identifier
 
 from ledger.transcodings import event_mapper
+from projections import keys
 from projections.base import EVENTS_TABLE, NOTIFICATION_COLUMNS, Projection, notification
 
 APPLICATION_NAME = "FiscaFlow"
@@ -78,9 +79,9 @@ class ProjectionRunner:
         self.conninfo = conninfo
         self.batch_size = batch_size
         self.lock = lock
-        self.mapper = event_mapper()
         self.topics = projection.topics()
         self.conn = connect(conninfo)
+        self.mapper = event_mapper(keys.over(self.conn))
         ensure_schema(self.conn, projection, self.projection.schema)
 
     def close(self) -> None:

@@ -28,7 +28,7 @@ EVENTS = "eventstore.fiscaflow_events"
 COLUMNS = "notification_id, originator_id, originator_version, topic, state, metadata, recorded_at"
 HIDDEN = frozenset({"password_hash"})
 MAX_LIMIT = 500
-MAPPER = event_mapper()  # built once: it is used for every event read
+MAPPER = event_mapper()  # for events without personal data (reads.mapper has the keys)
 
 
 class AuditEvent(msgspec.Struct, kw_only=True):
@@ -111,8 +111,9 @@ def _event(row: dict[str, Any], decoded: Any) -> AuditEvent:
     )
 
 
-def _decode(row: dict[str, Any]) -> Any:
-    return MAPPER.to_domain_event(
+def _decode(reads: ReadStore, row: dict[str, Any]) -> Any:
+    """The domain event of a row, personal data readable unless erased."""
+    return reads.mapper.to_domain_event(
         notification(
             (
                 row["notification_id"],
@@ -136,7 +137,7 @@ def events(reads: ReadStore, f: EventFilter, after: int, limit: int) -> EventPag
             (after, *params, limit + 1),
         )
         rows = curs.fetchall()
-    items = [_event(row, _decode(row)) for row in rows[:limit]]
+    items = [_event(row, _decode(reads, row)) for row in rows[:limit]]
     return EventPage(items=items, next_after=items[-1].position if len(rows) > limit else None)
 
 
@@ -164,7 +165,7 @@ def history(reads: ReadStore, aggregate_id: UUID, after_version: int, limit: int
     aggregate: Any = None
     entries = []
     for row in _rows(reads, aggregate_id):
-        decoded = _decode(row)
+        decoded = _decode(reads, row)
         aggregate = decoded.mutate(aggregate)
         if row["originator_version"] > after_version:
             entries.append(HistoryEntry(event=_event(row, decoded), state=_state(aggregate)))
@@ -186,7 +187,7 @@ def state_at(
             as_of is not None and row["recorded_at"] > as_of
         ):
             break
-        aggregate = _decode(row).mutate(aggregate)
+        aggregate = _decode(reads, row).mutate(aggregate)
     if aggregate is None:
         raise NotFoundError(f"aggregate {aggregate_id} did not exist then")
     return AggregateState(
@@ -233,7 +234,7 @@ def field_changes(reads: ReadStore, aggregate_id: UUID, pick: Callable[[Any], An
     entries = []
     for row in _rows(reads, aggregate_id):
         before = as_fields(pick(aggregate)) if aggregate is not None else {}
-        aggregate = _decode(row).mutate(aggregate)
+        aggregate = _decode(reads, row).mutate(aggregate)
         after = as_fields(pick(aggregate))
         changed = [
             FieldChange(field=name, old=before.get(name), new=after.get(name))

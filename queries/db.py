@@ -10,6 +10,9 @@ from psycopg import Cursor
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from ledger.transcodings import event_mapper
+from projections.keys import KeyReader
+
 ACCOUNTS_SCHEMA = "read_accounts"
 TRANSACTIONS_SCHEMA = "read_transactions"
 DIRECTORY_SCHEMA = "read_directory"
@@ -34,6 +37,7 @@ class ReadStore:
             kwargs={"row_factory": dict_row, "autocommit": True},
             timeout=5.0,
         )
+        self.mapper = event_mapper(KeyReader(self.pool.connection))  # decodes events for audits
 
     def open(self) -> None:
         self.pool.open(wait=True, timeout=30.0)

@@ -8,6 +8,7 @@ from typing import Any
 from psycopg import Cursor
 
 from ledger.household import Household
+from ledger.personal import ERASED
 from ledger.user import User
 from projections.base import Projection
 
@@ -24,6 +25,7 @@ class DirectoryProjection(Projection):
         User.Suspended,
         User.Reinstated,
         User.Deleted,
+        User.Erased,
         User.LoggedIn,
         Household.Created,
         Household.Renamed,
@@ -68,6 +70,12 @@ class DirectoryProjection(Projection):
         self._user(curs, e, "status = %s", "deleted")
 
     @apply.register
+    def _(self, e: User.Erased, curs: Cursor[Any]) -> None:
+        """The person's keys are gone: so are their address and name here (a rebuild reads
+        them from the log as erased too)."""
+        self._user(curs, e, "email = %s, display_name = %s", ERASED, ERASED)
+
+    @apply.register
     def _(self, e: User.LoggedIn, curs: Cursor[Any]) -> None:
         self._user(curs, e, "last_login_at = %s", e.timestamp)
 
@@ -110,10 +118,10 @@ class DirectoryProjection(Projection):
             (e.originator_id, e.user_id),
         )
 
-    def _user(self, curs: Cursor[Any], e: Any, assignment: str, value: Any) -> None:
+    def _user(self, curs: Cursor[Any], e: Any, assignment: str, *values: Any) -> None:
         curs.execute(
             f"UPDATE {self.schema}.users SET {assignment}, version = %s WHERE user_id = %s",  # noqa: S608
-            (value, e.originator_version, e.originator_id),
+            (*values, e.originator_version, e.originator_id),
         )
         if curs.rowcount != 1:
             raise LookupError(f"user {e.originator_id} is not in the read model")

@@ -3,7 +3,9 @@ version, position, time, household and data, personal data left out.
 
 Left out of ``data`` (other systems get the fact, not the person): email addresses, display
 names, password hashes, login client descriptions, webhook URLs (they may hold tokens),
-and household names. Amounts are decimal strings, money is ``{"amount", "currency"}``.
+household names, and every field ledger.personal declares personal (the relay has no
+keys to read them anyway: they are encrypted per person). Amounts are decimal strings,
+money is ``{"amount", "currency"}``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from ledger.money import Money
+from ledger.personal import personal_fields
 from ledger.posting import Posting
 
 PERSONAL = frozenset({"email", "display_name", "password_hash", "client", "url"})
@@ -55,7 +58,7 @@ def message(position: int, topic: str, event: Any) -> tuple[str, dict[str, Any]]
     """The routing key (the event type, e.g. ``Transaction.Recorded``) and the message."""
     fields = dict(vars(event))
     module, _, kind = topic.partition(":")
-    hidden = PERSONAL | PERSONAL_BY_MODULE.get(module, frozenset())
+    hidden = PERSONAL | PERSONAL_BY_MODULE.get(module, frozenset()) | set(personal_fields(topic))
     data = {k: plain(v) for k, v in fields.items() if k not in ENVELOPE and k not in hidden}
     body = {
         "id": str(event_id(event.originator_id, event.originator_version)),
