@@ -4,6 +4,7 @@ into each event's ``metadata`` by the recorder, inside the append's transaction.
 from __future__ import annotations
 
 import json
+import uuid
 from contextvars import ContextVar
 from typing import Any
 
@@ -14,3 +15,17 @@ def as_json() -> str:
     """The current context as canonical JSON ('' when there is none)."""
     context = AUDIT.get()
     return "" if context is None else json.dumps(context, sort_keys=True, separators=(",", ":"))
+
+
+def as_job(name: str) -> None:
+    """Who and why for the events a background job or an operator's CLI command appends:
+    no user, the job's name as the command, a fresh correlation id per run."""
+    AUDIT.set(
+        {
+            "actor": None,
+            "household": None,
+            "correlation_id": uuid.uuid4().hex,
+            "command": name,
+            "client": None,
+        }
+    )

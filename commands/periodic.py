@@ -8,6 +8,8 @@ import logging
 import threading
 from collections.abc import Callable
 
+from commands.audit_context import as_job
+
 
 class Periodic(threading.Thread):
     def __init__(self, name: str, work: Callable[[], int], interval: float) -> None:
@@ -18,6 +20,7 @@ class Periodic(threading.Thread):
 
     def run(self) -> None:
         while not self.stopping.wait(self.interval):
+            as_job(f"job:{self.name}")  # the metadata of whatever this round appends
             try:
                 if done := self.work():
                     self.log.info("%s: %d done", self.name, done)

@@ -16,6 +16,7 @@ from uuid import UUID
 import typer
 from rich.console import Console
 
+from ops import cli_audit, cli_replay
 from ops.cli_jobs import audit_app, notifications_app, relay_app, schedules_app, search_app
 from ops.settings import Settings, SettingsError
 
@@ -68,9 +69,26 @@ def with_development_secret(settings: Settings) -> Settings:
     return settings.with_secret(path.read_text().strip())
 
 
+def command_path(argv: list[str]) -> str:
+    """The command being run, e.g. ``fiscaflow users set-role``: only the words that name
+    commands, never their arguments (which may be personal data)."""
+    command: Any = typer.main.get_command(app)
+    path = ["fiscaflow"]
+    for word in argv:
+        command = getattr(command, "commands", {}).get(word)
+        if command is None:
+            break
+        path.append(word)
+    return " ".join(path)
+
+
 @contextmanager
 def database(settings: Settings) -> Iterator[str]:
-    """The conninfo of the configured database, starting the embedded one if needed."""
+    """The conninfo of the configured database, starting the embedded one if needed. Events
+    the command appends record it (``cli:fiscaflow users set-role``) as who and why."""
+    from commands.audit_context import as_job
+
+    as_job(f"cli:{command_path(sys.argv[1:])}")
     if settings.database_url:
         check_reachable(settings.database_url)
         yield settings.database_url
@@ -264,6 +282,10 @@ app.add_typer(notifications_app, name="notifications")
 app.add_typer(relay_app, name="relay")
 app.add_typer(search_app, name="search")
 app.add_typer(audit_app, name="audit")
+audit_app.command("export")(cli_audit.export_bundle)
+audit_app.command("verify-export")(cli_audit.verify_export)
+audit_app.command("keygen")(cli_audit.keygen)
+app.command("replay")(cli_replay.replay)
 
 
 @holds_app.command("expire")

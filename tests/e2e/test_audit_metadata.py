@@ -58,3 +58,23 @@ def test_the_served_log_verifies_as_intact(server: Server, member: Member) -> No
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "the event log is intact" in verified.stdout + verified.stderr
     assert httpx.get(f"{server.url}/health").status_code == 200
+
+
+def test_events_of_an_operators_cli_command_say_which(server: Server, member: Member) -> None:
+    """An operator's CLI command records itself as the command, with no user and a
+    correlation id of its own (background jobs: tests/integration/test_periodic_audit.py)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ops", "users", "set-role", member.email, "premium"],
+        env={"DATABASE_URL": server.conninfo, "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    with psycopg.connect(server.conninfo, autocommit=True) as conn:
+        (role,) = conn.execute(
+            "SELECT metadata FROM eventstore.fiscaflow_events WHERE originator_id = %s"
+            " AND topic = 'ledger.user:User.RoleChanged'",
+            (member.user_id,),
+        ).fetchone()  # type: ignore[misc]
+    who = json.loads(role)
+    assert who["command"].startswith("cli:") and who["command"].endswith("users set-role"), who
+    assert who["actor"] is None and len(who["correlation_id"]) == 32
