@@ -122,5 +122,7 @@ GRANT SELECT, INSERT ON {schema}.{table}, {schema}.checkpoints TO {role};
 GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.idempotency_keys TO {role};
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {role};
 GRANT EXECUTE ON FUNCTION {schema}.lock_events() TO {role};
-REVOKE UPDATE, DELETE, TRUNCATE ON {schema}.{table}, {schema}.checkpoints FROM {role}
+REVOKE UPDATE, DELETE, TRUNCATE ON {schema}.{table}, {schema}.checkpoints FROM {role};
+GRANT USAGE ON SCHEMA keyvault TO {role};
+GRANT SELECT, INSERT, DELETE ON keyvault.subject_keys TO {role}
 """

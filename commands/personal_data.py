@@ -29,10 +29,6 @@ SCHEMA_DDL = (
         created_at timestamptz NOT NULL DEFAULT now()
     )""",
 )
-APP_ROLE_GRANTS = (
-    "GRANT USAGE ON SCHEMA keyvault TO {role}",
-    "GRANT SELECT, INSERT, DELETE ON keyvault.subject_keys TO {role}",
-)
 
 
 class KeyRing:
