@@ -16,6 +16,7 @@ from litestar import Request
 from litestar.exceptions import ValidationException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.overrides import record_override
 from commands.audit_context import AUDIT
 
 log = logging.getLogger("fiscaflow.access")
@@ -110,4 +111,5 @@ def record_who_and_why(request: Request[Any, Any, Any]) -> None:
 async def before_request(request: Request[Any, Any, Any]) -> None:
     if request.method in {"POST", "PUT", "PATCH", "DELETE"}:
         record_who_and_why(request)
+        record_override(request)
     await refuse_duplicate_keys(request)

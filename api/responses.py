@@ -78,6 +78,9 @@ class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
     ledger_balance: str | None = None
     statement_balance: str | None = None
     candidates: list[dict[str, object]] | None = None
+    closed_through: str | None = None  # period-closed: the last day of the closed period
+    transaction_id: str | None = None  # period-closed: the transaction that would change it
+    transactions: list[str] | None = None  # open-holds: pending transactions in the period
 
 
 def problem_spec(description: str) -> ResponseSpec:

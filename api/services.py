@@ -26,6 +26,7 @@ from commands.imports import Imports
 from commands.monitors import MonitorCommands
 from commands.notifications import NotificationCommands
 from commands.periodic import Periodic
+from commands.periods import PeriodCommands
 from commands.personal_tokens import PersonalTokens
 from commands.reconciliation import Reconciliations
 from commands.schedules import ScheduleCommands, run_schedules
@@ -64,6 +65,7 @@ class Services:
     tokens: TokenService
     idempotency: IdempotencyStore
     reconciliations: Reconciliations
+    periods: PeriodCommands
     personal_tokens: PersonalTokens
     reads: ReadStore
     auth_pool: ConnectionPool[Any]
@@ -140,6 +142,7 @@ class Services:
             tokens=tokens,
             idempotency=IdempotencyStore(auth_pool),
             reconciliations=Reconciliations(ledger),
+            periods=PeriodCommands(ledger, conninfo),
             personal_tokens=PersonalTokens(tokens),
             reads=reads,
             auth_pool=auth_pool,

@@ -15,6 +15,7 @@ from eventsourcing.persistence import IntegrityError, OperationalError
 
 from commands import idempotency_key as idempotency
 from commands.application import Ledger
+from commands.closed_periods import guard
 from ledger.errors import ConcurrencyConflictError
 
 
@@ -49,8 +50,11 @@ def append(app: Ledger, subject: Aggregate, *others: Aggregate) -> Appended:
     """Store the pending events of ``subject`` and ``others`` atomically (all or nothing).
 
     Raises ConcurrencyConflictError when another writer appended to one of them first. The
-    request's idempotency key, if any, is recorded in the same transaction.
+    request's idempotency key, if any, is recorded in the same transaction. A change to a
+    transaction dated in a closed period is refused here, or stored with its override
+    (commands/closed_periods.py).
     """
+    others = (*others, *guard(app, (subject, *others)))
     key = idempotency.CURRENT.get()
     options: dict[str, Any] = {}
     if key is not None:

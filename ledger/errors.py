@@ -14,6 +14,8 @@ Hierarchy::
         ├── BalanceLimitError
         ├── AccountNotEmptyError
         ├── EmailTakenError
+        ├── PeriodClosedError          a change dated in a closed period
+        ├── OpenHoldsError             a close with pending transactions in its period
         └── ConcurrencyConflictError   another writer changed the aggregate first
 """
 
@@ -87,6 +89,16 @@ class AccountNotEmptyError(ConflictError):
 class EmailTakenError(ConflictError):
     type = "email-taken"
     title = "Email already registered"
+
+
+class PeriodClosedError(ConflictError):
+    type = "period-closed"
+    title = "The period is closed"
+
+
+class OpenHoldsError(ConflictError):
+    type = "open-holds"
+    title = "Pending transactions in the period"
 
 
 class ConcurrencyConflictError(ConflictError):
