@@ -21,6 +21,7 @@ from litestar.stores.redis import RedisStore
 from api.accounts import AccountController
 from api.analytics import AnalyticsController
 from api.audit import AuditController
+from api.audit_bitemporal import BitemporalController
 from api.auth import jwt_auth
 from api.budgets import BudgetController
 from api.categories import CategoryController, RuleController
@@ -33,6 +34,7 @@ from api.imports import ImportBatchController, ImportController
 from api.insights import InsightController
 from api.monitors import MonitorController
 from api.notifications import NotificationController
+from api.periods import PeriodController
 from api.reconciliation import ReconciliationController
 from api.requests import access_log, before_request
 from api.schedules import ScheduleController
@@ -122,12 +124,14 @@ def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
             MonitorController,
             NotificationController,
             AuditController,
+            BitemporalController,
             ImportController,
             ImportBatchController,
             ReceiptController,
             ExportController,
             ExportDownloadController,
             ReconciliationController,
+            PeriodController,
             UserController,
             HouseholdController,
             health,

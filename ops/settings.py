@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -61,6 +62,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FISCAFLOW_WEBHOOK_PRIVATE_NETWORKS", "false", "Let webhooks reach loopback/private addresses."),
     Setting("FISCAFLOW_DELIVERY_INTERVAL", "2.0", "Seconds between rounds of email and webhook sending."),
     Setting("FISCAFLOW_SCHEDULE_INTERVAL", "60.0", "Seconds between runs of schedules and bill checks."),
+    Setting("FISCAFLOW_AUDIT_SIGNING_KEY", "(none: no exports)",
+            "Ed25519 key (base64) signing `audit export` bundles; `audit keygen` makes one."),
 )  # fmt: skip
 
 WEAK_SECRETS = frozenset(
@@ -124,6 +127,7 @@ class Settings:
     webhook_private_networks: bool = False
     delivery_interval: float = 2.0
     schedule_interval: float = 60.0
+    audit_signing_key: str | None = None  # base64 of an Ed25519 private key's 32 bytes
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -167,6 +171,7 @@ class Settings:
             ),
             delivery_interval=float(_number(env, "FISCAFLOW_DELIVERY_INTERVAL", "2.0", float)),
             schedule_interval=float(_number(env, "FISCAFLOW_SCHEDULE_INTERVAL", "60.0", float)),
+            audit_signing_key=env.get("FISCAFLOW_AUDIT_SIGNING_KEY") or None,
             openapi_docs=_flag(
                 env.get("FISCAFLOW_OPENAPI_DOCS", str(mode == "development")), "FISCAFLOW_OPENAPI_DOCS"
             ),
@@ -188,6 +193,8 @@ class Settings:
             raise SettingsError("SMTP_USERNAME and SMTP_PASSWORD go together")
         if not 0.0 <= self.categoriser_threshold <= 1.0:
             raise SettingsError("FISCAFLOW_CATEGORISER_THRESHOLD lies between 0 and 1")
+        if self.audit_signing_key is not None:
+            check_signing_key(self.audit_signing_key)
         if self.development:
             return
         if self.jwt_secret is None:
@@ -204,6 +211,15 @@ def check_secret(secret: str) -> None:
         raise SettingsError(
             f"FISCAFLOW_JWT_SECRET must be {MIN_SECRET_LENGTH}+ random characters, not a default"
         )
+
+
+def check_signing_key(key: str) -> None:
+    try:
+        raw = base64.b64decode(key.strip(), validate=True)
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise SettingsError("FISCAFLOW_AUDIT_SIGNING_KEY is an Ed25519 key: 32 bytes in base64")
 
 
 def markdown_table() -> str:

@@ -37,6 +37,7 @@ BODIES: dict[str, dict[str, Any] | None] = {
     "changeMemberRole": {"role": "read_only"},
     "removeMember": None,
     "deleteUser": None,
+    "eraseUser": None,
     "changeUserRole": {"role": "admin"},
     "suspendUser": {"reason": "stolen"},
     "reinstateUser": None,
@@ -82,9 +83,15 @@ BODIES: dict[str, dict[str, Any] | None] = {
     "getRuleChanges": None,
     "getAggregateHistory": None,
     "getAggregateState": None,
+    "getPeriods": None,
+    "getAccountBalanceKnownAt": None,
+    "getSpendingKnownAt": None,
 }
 RAW = {"attachReceipt": (b"%PDF-1.7 stolen", "application/pdf")}
-ADMIN_ONLY = {"changeUserRole", "suspendUser", "reinstateUser", "getAggregateHistory", "getAggregateState"}
+ADMIN_ONLY = {
+    "changeUserRole", "suspendUser", "reinstateUser", "getAggregateHistory", "getAggregateState",
+    "getAccountBalanceKnownAt", "getSpendingKnownAt",
+}  # fmt: skip
 
 
 def routes_with_ids(server: Server) -> list[tuple[str, str, str]]:
@@ -175,7 +182,10 @@ def test_every_route_with_an_id_answers_404_to_another_household(
         "/api/v1/notifications/webhooks", json={"url": "https://example.org/hook", "kinds": ["bill.missed"]}
     )
     assert webhook.status_code == 201, webhook.text
+    closed = victim.client.post("/api/v1/periods/close", json={"through": "2026-10-31"})
+    assert closed.status_code == 201, closed.text
     ids = {
+        "books_id": closed.json()["id"],
         "schedule_id": schedule.json()["id"],
         "monitor_id": monitor.json()["id"],
         "webhook_id": webhook.json()["id"],
