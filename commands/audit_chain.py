@@ -124,5 +124,6 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {role};
 GRANT EXECUTE ON FUNCTION {schema}.lock_events() TO {role};
 REVOKE UPDATE, DELETE, TRUNCATE ON {schema}.{table}, {schema}.checkpoints FROM {role};
 GRANT USAGE ON SCHEMA keyvault TO {role};
-GRANT SELECT, INSERT, DELETE ON keyvault.subject_keys TO {role}
+GRANT SELECT, INSERT, DELETE ON keyvault.subject_keys TO {role};
+GRANT SELECT, INSERT, UPDATE ON keyvault.erased_subjects TO {role}
 """

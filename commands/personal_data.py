@@ -28,6 +28,13 @@ SCHEMA_DDL = (
         key bytea NOT NULL CHECK (length(key) = 32),
         created_at timestamptz NOT NULL DEFAULT now()
     )""",
+    # Who was erased: plain personal fields stored before sealing existed read as erased,
+    # and a person (not an address, which may find a new owner) gets no key again.
+    """CREATE TABLE IF NOT EXISTS keyvault.erased_subjects (
+        subject_id uuid PRIMARY KEY,
+        person boolean NOT NULL,
+        erased_at timestamptz NOT NULL DEFAULT now()
+    )""",
 )
 
 
@@ -43,20 +50,21 @@ class KeyRing:
             for statement in SCHEMA_DDL:
                 conn.execute(statement)  # type: ignore[call-overload]
 
-    def writing_key(self, subject: UUID) -> tuple[UUID, bytes]:
-        with self.pool.connection() as conn, conn.transaction():
-            conn.execute(
-                "INSERT INTO keyvault.subject_keys (key_id, subject_id, key) VALUES (%s, %s, %s)"
-                " ON CONFLICT (subject_id) DO NOTHING",
-                (uuid4(), subject, os.urandom(32)),
-            )
-            row = (
-                conn.cursor(row_factory=tuple_row)
-                .execute("SELECT key_id, key FROM keyvault.subject_keys WHERE subject_id = %s", (subject,))
-                .fetchone()
-            )
-        assert row is not None  # inserted or already there, in this transaction
-        return row[0], bytes(row[1])
+    def writing_key(self, subject: UUID) -> tuple[UUID, bytes] | None:
+        select = "SELECT key_id, key FROM keyvault.subject_keys WHERE subject_id = %s"
+        with self.pool.connection() as conn:
+            curs = conn.cursor(row_factory=tuple_row)
+            row = curs.execute(select, (subject,)).fetchone()
+            if row is None:
+                with conn.transaction():
+                    curs.execute(
+                        "INSERT INTO keyvault.subject_keys (key_id, subject_id, key)"
+                        " SELECT %s, %s, %s WHERE NOT EXISTS (SELECT FROM keyvault.erased_subjects"
+                        " WHERE subject_id = %s AND person) ON CONFLICT (subject_id) DO NOTHING",
+                        (uuid4(), subject, os.urandom(32), subject),
+                    )
+                    row = curs.execute(select, (subject,)).fetchone()
+        return (row[0], bytes(row[1])) if row else None  # None: an erased person
 
     def reading_key(self, key_id: UUID) -> tuple[bytes, UUID] | None:
         with self.pool.connection() as conn:
@@ -67,9 +75,26 @@ class KeyRing:
             )
         return (bytes(row[0]), row[1]) if row else None
 
-    def erase(self, subjects: list[UUID]) -> int:
-        """Delete the subjects' keys; how many there were."""
+    def erased(self, subject: UUID) -> bool:
+        with self.pool.connection() as conn:
+            return (
+                conn.execute(
+                    "SELECT FROM keyvault.erased_subjects WHERE subject_id = %s", (subject,)
+                ).fetchone()
+                is not None
+            )
+
+    def erase(self, people: list[UUID], addresses: list[UUID]) -> int:
+        """Delete the keys of people and addresses, remember them as erased (a person for
+        good; an address may get a new key for a new owner); how many keys went."""
+        subjects = [*people, *addresses]
         with self.pool.connection() as conn, conn.transaction():
+            for subject in subjects:
+                conn.execute(
+                    "INSERT INTO keyvault.erased_subjects AS e (subject_id, person) VALUES (%s, %s)"
+                    " ON CONFLICT (subject_id) DO UPDATE SET person = excluded.person OR e.person",
+                    (subject, subject in people),
+                )
             return conn.execute(
                 "DELETE FROM keyvault.subject_keys WHERE subject_id = ANY(%s)", (subjects,)
             ).rowcount

@@ -242,7 +242,8 @@ class UserCommands:
                     changed.append(claim)
             user.erase(actor, [user.id, email_subject(user.email)])
             result = append(self.app, *changed)
-        self.app.keys.erase(list(user.erased_subjects))
+        person, *addresses = user.erased_subjects
+        self.app.keys.erase([person], addresses)
         assert isinstance(self.app.mapper, PersonalDataMapper)
         self.app.mapper.forget(list(user.erased_subjects))
         with self.tokens.pool.connection() as conn, conn.transaction():

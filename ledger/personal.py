@@ -18,7 +18,7 @@ import time
 from base64 import b64decode, b64encode
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -27,9 +27,7 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic
 
-from ledger.user import EmailClaim
-
-ERASED = "[erased]"  # what an erased (or here unreadable) personal field reads as
+from ledger.user import ERASED, EmailClaim
 
 
 def email_subject(email: str) -> UUID:
@@ -83,12 +81,17 @@ class Keys(Protocol):
     """Where the subjects' keys live (in PostgreSQL: commands.personal_data.KeyRing for the
     write side, projections.keys.KeyReader for readers)."""
 
-    def writing_key(self, subject: UUID) -> tuple[UUID, bytes]:
-        """The subject's current key (id and 32 bytes), made on first use."""
+    def writing_key(self, subject: UUID) -> tuple[UUID, bytes] | None:
+        """The subject's current key (id and 32 bytes), made on first use; None for an
+        erased person, whose fields are then stored as ERASED."""
         ...
 
     def reading_key(self, key_id: UUID) -> tuple[bytes, UUID] | None:
         """The key with this id and its subject, or None once it is erased."""
+        ...
+
+    def erased(self, subject: UUID) -> bool:
+        """Whether the subject was erased (masks fields stored in plain text before)."""
         ...
 
 
@@ -101,10 +104,41 @@ def is_sealed(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"pii", "nonce", "data"}
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Cache(Generic[K, V]):
+    """Values kept ``ttl`` seconds, thread-safe."""
+
+    def __init__(self, ttl: float, clock: Callable[[], float]) -> None:
+        self.ttl, self.clock = ttl, clock
+        self._lock = threading.Lock()
+        self._items: dict[K, tuple[float, V]] = {}
+
+    def get(self, key: K, load: Callable[[K], V]) -> V:
+        now = self.clock()
+        with self._lock:
+            cached = self._items.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        value = load(key)
+        with self._lock:
+            if len(self._items) > 10_000:  # bounded: drop whatever expired
+                self._items = {k: v for k, v in self._items.items() if v[0] > now}
+            self._items[key] = (now + self.ttl, value)
+        return value
+
+    def drop(self, keep: Callable[[K, V], bool]) -> None:
+        with self._lock:
+            self._items = {k: v for k, v in self._items.items() if keep(k, v[1])}
+
+
 class PersonalDataMapper(Mapper[UUID]):
     """Stores the personal fields of the events declared in PERSONAL encrypted with their
     subject's key (AES-256-GCM); reads them back in plain text, or as ERASED once the key is
-    deleted. Events stored before encryption existed keep their plain fields.
+    deleted. Fields of events stored before encryption existed are plain text: they read
+    as ERASED once their subject is erased. An erased person's later events store ERASED.
 
     Keys are kept in memory for ``ttl`` seconds (a replay reads many events of one person).
     Reading a ``User.Erased`` event, or ``forget``, drops them at once; other processes see
@@ -119,46 +153,26 @@ class PersonalDataMapper(Mapper[UUID]):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(transcoder=transcoder)
-        self.keys, self.ttl, self.clock = keys, ttl, clock
-        self._lock = threading.Lock()
-        self._writing: dict[UUID, tuple[float, UUID, bytes]] = {}
-        self._reading: dict[UUID, tuple[float, bytes | None, UUID | None]] = {}
+        self.keys = keys
+        self._writing: _Cache[UUID, tuple[UUID, bytes] | None] = _Cache(ttl, clock)
+        self._reading: _Cache[UUID, tuple[bytes, UUID] | None] = _Cache(ttl, clock)
+        self._erased: _Cache[UUID, bool] = _Cache(ttl, clock)
 
     def forget(self, subjects: list[UUID]) -> None:
-        """Drop the keys of these subjects held in memory (after erasing them)."""
+        """Drop what is held in memory about these subjects (after erasing them)."""
         gone = set(subjects)
-        with self._lock:
-            for subject in gone:
-                self._writing.pop(subject, None)
-            for key_id, (_, _, owner) in list(self._reading.items()):
-                if owner in gone or owner is None:
-                    del self._reading[key_id]
+        self._writing.drop(lambda subject, _: subject not in gone)
+        self._reading.drop(lambda _, found: found is not None and found[1] not in gone)
+        self._erased.drop(lambda subject, _: subject not in gone)
 
-    def _writing_key(self, keys: Keys, subject: UUID) -> tuple[UUID, bytes]:
-        now = self.clock()
-        with self._lock:
-            cached = self._writing.get(subject)
-        if cached is not None and cached[0] > now:
-            return cached[1], cached[2]
-        key_id, key = keys.writing_key(subject)
-        with self._lock:
-            self._writing[subject] = (now + self.ttl, key_id, key)
-            self._reading[key_id] = (now + self.ttl, key, subject)
-        return key_id, key
+    def _plain_erased(self, personal: Personal, state: Mapping[str, Any]) -> bool:
+        return self.keys is not None and self._erased.get(personal.subject(state), self.keys.erased)
 
     def _reading_key(self, key_id: UUID) -> bytes | None:
         if self.keys is None:
             return None
-        now = self.clock()
-        with self._lock:
-            cached = self._reading.get(key_id)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        found = self.keys.reading_key(key_id)
-        key, subject = found if found is not None else (None, None)
-        with self._lock:
-            self._reading[key_id] = (now + self.ttl, key, subject)
-        return key
+        found = self._reading.get(key_id, self.keys.reading_key)
+        return found[0] if found is not None else None
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         personal = PERSONAL.get(get_topic(type(domain_event)))
@@ -167,18 +181,21 @@ class PersonalDataMapper(Mapper[UUID]):
         if self.keys is None:
             raise RuntimeError("personal data is stored only by a mapper with keys")
         state = dict(vars(domain_event))
-        key_id, key = self._writing_key(self.keys, personal.subject(state))
+        found = self._writing.get(personal.subject(state), self.keys.writing_key)
         for field in personal.fields:
-            if isinstance(state.get(field), str):
-                nonce = os.urandom(12)
-                sealed = AESGCM(key).encrypt(
-                    nonce, state[field].encode(), _aad(state["originator_id"], field)
-                )
-                state[field] = {
-                    "pii": key_id.hex,
-                    "nonce": b64encode(nonce).decode(),
-                    "data": b64encode(sealed).decode(),
-                }
+            if not isinstance(state.get(field), str):
+                continue
+            if found is None:  # an erased person: nothing of theirs is stored again
+                state[field] = ERASED
+                continue
+            key_id, key = found
+            nonce = os.urandom(12)
+            sealed = AESGCM(key).encrypt(nonce, state[field].encode(), _aad(state["originator_id"], field))
+            state[field] = {
+                "pii": key_id.hex,
+                "nonce": b64encode(nonce).decode(),
+                "data": b64encode(sealed).decode(),
+            }
         copy = object.__new__(type(domain_event))
         object.__setattr__(copy, "__dict__", state)
         return super().to_stored_event(copy)
@@ -189,8 +206,11 @@ class PersonalDataMapper(Mapper[UUID]):
         if personal is not None:
             state = vars(domain_event)
             for field in personal.fields:
-                if is_sealed(state.get(field)):
-                    state[field] = self._unseal(stored_event.originator_id, field, state[field])
+                value: Any = state.get(field)
+                if is_sealed(value):
+                    state[field] = self._unseal(stored_event.originator_id, field, value)
+                elif isinstance(value, str) and value != ERASED and self._plain_erased(personal, state):
+                    state[field] = ERASED  # stored in plain text before sealing existed
         elif stored_event.topic == ERASED_TOPIC:
             self.forget(list(vars(domain_event).get("subjects") or ()))  # no stale copy here
         return domain_event

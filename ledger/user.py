@@ -17,6 +17,7 @@ from ledger.text import check_text
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
 MAX_DISPLAY_NAME = 100
+ERASED = "[erased]"  # what an erased person's personal data reads as (ledger/personal.py)
 
 
 class GlobalRole(StrEnum):
@@ -192,6 +193,8 @@ class User(Aggregate):
     def _erased(self, by: UUID, subjects: list[UUID]) -> None:
         self.erased = True
         self.erased_subjects = tuple(subjects)
+        # No copy in memory (an aggregate cache) outlives the erasure.
+        self.email = self.display_name = self.password_hash = ERASED
 
     def record_login(self, client: str) -> None:
         self._logged_in(client)

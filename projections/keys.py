@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 from uuid import UUID
 
-from psycopg import Connection
+from psycopg import Connection, Cursor
 from psycopg.rows import tuple_row
 
 
@@ -19,17 +19,34 @@ class KeyReader:
         self.connection = connection
         self.vault = False  # whether keyvault.subject_keys exists (it appears with the first key)
 
-    def writing_key(self, subject: UUID) -> tuple[UUID, bytes]:
+    def writing_key(self, subject: UUID) -> tuple[UUID, bytes] | None:
         raise RuntimeError("a reader never stores personal data")
+
+    def erased(self, subject: UUID) -> bool:
+        with self.connection() as conn:
+            curs = conn.cursor(row_factory=tuple_row)
+            if not self._vault(curs):
+                return False
+            return (
+                curs.execute(
+                    "SELECT FROM keyvault.erased_subjects WHERE subject_id = %s", (subject,)
+                ).fetchone()
+                is not None
+            )
+
+    def _vault(self, curs: Cursor[tuple[Any, ...]]) -> bool:
+        """Whether the key vault exists (it appears with the first key): never a failing
+        statement in the caller's transaction."""
+        if not self.vault:
+            found = curs.execute("SELECT to_regclass('keyvault.erased_subjects') IS NOT NULL").fetchone()
+            self.vault = bool(found and found[0])
+        return self.vault
 
     def reading_key(self, key_id: UUID) -> tuple[bytes, UUID] | None:
         with self.connection() as conn:
             curs = conn.cursor(row_factory=tuple_row)
-            if not self.vault:  # never a failing statement in the caller's transaction
-                found = curs.execute("SELECT to_regclass('keyvault.subject_keys') IS NOT NULL").fetchone()
-                self.vault = bool(found and found[0])
-                if not self.vault:
-                    return None
+            if not self._vault(curs):
+                return None
             row = curs.execute(
                 "SELECT key, subject_id FROM keyvault.subject_keys WHERE key_id = %s", (key_id,)
             ).fetchone()

@@ -164,7 +164,7 @@ def test_the_application_role_may_append_but_never_change_the_log(history: str) 
         subject = uuid.uuid4()  # the role makes, reads and erases personal-data keys
         key_id, _ = books.ledger.keys.writing_key(subject)
         assert books.ledger.keys.reading_key(key_id) is not None
-        assert books.ledger.keys.erase([subject]) == 1
+        assert books.ledger.keys.erase([subject], []) == 1
         books.close()
         assert verify(history).ok
     finally:
