@@ -98,9 +98,8 @@ class PeriodController(Controller):
         check_may_close(c)
         periods = c.services.periods
         result = c.run(lambda: periods.close(c.household, data.through, c.user_id))
-        books = periods.books(c.household)
-        close = next(x for x in books.closes if x.through == data.through)
-        view = close_view(close)
+        books = periods.app.repository.get(result.id, version=result.version)  # as this close left them
+        view = close_view(books.closes[-1])
         body = PeriodClosed(
             **msgspec.structs.asdict(view),
             id=result.id,

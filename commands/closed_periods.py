@@ -65,13 +65,19 @@ def earliest_date(app: Ledger, books: Books, transaction: Transaction) -> date:
     return min(transaction.date, before.date)
 
 
-def guard(app: Ledger, aggregates: Iterable[Aggregate]) -> list[Books]:
+def guard(app: Ledger, aggregates: Iterable[Aggregate]) -> tuple[list[Books], dict[UUID, int]]:
     """Refuse changes into closed periods, or record an admin's override of them: the
-    books to save along with the change (none without an override)."""
+    books to save along with the change (none without an override), and the version of
+    each household's books this decision read (0: none yet). The append stores the change
+    only if those books are still at that version when it holds the events table's lock
+    (commands/recorder.py), so a close that commits meanwhile makes it retry and decide
+    again: a change never slips into a period closed while it was being made."""
     transactions = list(changed_transactions(aggregates))
     overridden = []
+    read: dict[UUID, int] = {}
     for household_id in {t.household_id for t in transactions}:
         books = load_books(app, household_id)
+        read[books_id(household_id)] = books.version if books is not None else 0
         if books is None or books.closed_through is None:
             continue
         mine = (t for t in transactions if t.household_id == household_id)
@@ -80,7 +86,7 @@ def guard(app: Ledger, aggregates: Iterable[Aggregate]) -> list[Books]:
         if touched:
             record_override(books, touched)
             overridden.append(books)
-    return overridden
+    return overridden, read
 
 
 def record_override(books: Books, touched: list[tuple[UUID, date]]) -> None:

@@ -21,7 +21,7 @@ from commands.loading import load, with_retries
 from commands.write_path import Appended, append
 from ledger.account import Account
 from ledger.books import Books
-from ledger.errors import NotFoundError
+from ledger.errors import InvalidInputError, NotFoundError
 from ledger.money import Money
 from ledger.transaction import Status, Transaction
 
@@ -55,19 +55,21 @@ def net_by_transaction(app: Ledger, account_id: UUID) -> dict[UUID, Decimal]:
 
 
 def balances_through(
-    app: Ledger, household_id: UUID, through: dt.date
+    app: Ledger, household_id: UUID, through: dt.date, read: dict[UUID, int]
 ) -> tuple[dict[UUID, Money], list[UUID]]:
     """Each account's balance from postings dated on or before ``through``, and the pending
-    transactions dated then."""
+    transactions dated then; ``read`` gets the version of every aggregate they come from."""
     balances: dict[UUID, Money] = {}
     pending: set[UUID] = set()
     dates: dict[UUID, Transaction] = {}  # a transfer touches two accounts: load it once
     for account_id in household_accounts(app, household_id):
         account = load(app, Account, household_id, account_id)
+        read[account_id] = account.version
         total = Decimal(0)
         for transaction_id, amount in net_by_transaction(app, account_id).items():
             if transaction_id not in dates:
                 dates[transaction_id] = load(app, Transaction, household_id, transaction_id)
+                read[transaction_id] = dates[transaction_id].version
             transaction = dates[transaction_id]
             if transaction.date <= through:
                 total += amount
@@ -92,13 +94,19 @@ class PeriodCommands:
         self.conninfo = conninfo
 
     def close(self, household_id: UUID, through: dt.date, actor: UUID | None) -> Appended:
+        if through > dt.datetime.now(dt.UTC).date():
+            raise InvalidInputError(f"{through} has not come yet: a period closes once it has ended")
+
         def attempt() -> Appended:
             books = load_books(self.app, household_id) or Books.open(household_id)
             books.check_can_close(through)  # before the work of computing the balances
             head_hex = chain_head(self.conninfo)
-            balances, pending = balances_through(self.app, household_id, through)
+            read: dict[UUID, int] = {}
+            balances, pending = balances_through(self.app, household_id, through, read)
             books.close(through, balances, head_hex, actor, pending)
-            return append(self.app, books)
+            # Stored only if no account or transaction it summed changed meanwhile (else
+            # tried again): the balances are those of the books at the close.
+            return append(self.app, books, depends_on=read)
 
         return with_retries(attempt)
 

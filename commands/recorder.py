@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
-from eventsourcing.persistence import OperationalError, StoredEvent
+from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor
 from psycopg.errors import LockNotAvailable
@@ -101,6 +102,10 @@ class LedgerRecorder(PostgresApplicationRecorder):
         self.forget_key = SQL(
             "DELETE FROM {}.idempotency_keys WHERE scope = %s AND key = %s AND created_at < now() - %s"
         ).format(schema)
+        self.select_versions = SQL(
+            "SELECT originator_id, max(originator_version) AS version FROM {}.{}"
+            " WHERE originator_id = ANY(%s) GROUP BY originator_id"
+        ).format(schema, table)
         self.forget_keys = SQL("DELETE FROM {}.idempotency_keys WHERE created_at < now() - %s").format(schema)
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -114,6 +119,24 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 raise
             return super().insert_events(stored_events, **kwargs)
 
+    def check_unchanged(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], read: Mapping[UUID, int]
+    ) -> None:
+        """Under the events table's lock (appends are serial): the aggregates the command
+        read but does not change are still at the versions it read (0: absent), or the
+        whole append fails as a conflict and the command is tried again."""
+        written = {e.originator_id for e in stored_events}
+        ids = [aggregate_id for aggregate_id in read if aggregate_id not in written]
+        if not ids:
+            return
+        curs.execute(self.select_versions, (ids,))
+        now = {row["originator_id"]: row["version"] for row in curs.fetchall()}
+        changed = [i for i in ids if now.get(i, 0) != read[i]]
+        if changed:
+            raise IntegrityError(
+                f"{len(changed)} aggregates the command read changed meanwhile, e.g. {changed[0]}"
+            )
+
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
@@ -121,6 +144,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
         column reads it), and take the request's idempotency key, if any. A concurrent
         duplicate then fails the whole append on the key's primary key."""
         super()._insert_events(curs, stored_events, **kwargs)
+        self.check_unchanged(curs, stored_events, kwargs.get("depends_on") or {})
         curs.execute("SELECT set_config('fiscaflow.audit', %s, true)", (audit_context.as_json(),))
         key = kwargs.get("idempotency")
         if key is None:

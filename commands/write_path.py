@@ -6,6 +6,7 @@ Every command saves through :func:`append`, so that a different append strategy
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -46,17 +47,21 @@ def key_taken(app: Ledger, key: Any) -> bool:
     return row is not None
 
 
-def append(app: Ledger, subject: Aggregate, *others: Aggregate) -> Appended:
+def append(
+    app: Ledger, subject: Aggregate, *others: Aggregate, depends_on: Mapping[UUID, int] | None = None
+) -> Appended:
     """Store the pending events of ``subject`` and ``others`` atomically (all or nothing).
 
     Raises ConcurrencyConflictError when another writer appended to one of them first. The
     request's idempotency key, if any, is recorded in the same transaction. A change to a
     transaction dated in a closed period is refused here, or stored with its override
-    (commands/closed_periods.py).
+    (commands/closed_periods.py). ``depends_on``: aggregates the decision read, by id, with
+    the version it read (0: absent); the append fails as a conflict if one of them changed.
     """
-    others = (*others, *guard(app, (subject, *others)))
+    books, read = guard(app, (subject, *others))
+    others = (*others, *books)
     key = idempotency.CURRENT.get()
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"depends_on": {**read, **(depends_on or {})}}
     if key is not None:
         options["idempotency"] = (key.scope, key.key, key.fingerprint, subject.id, subject.version)
     try:

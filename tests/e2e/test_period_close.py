@@ -140,6 +140,8 @@ def test_close_records_balances_and_chain_head_and_refuses_backdated_changes(
         again = client.post("/api/v1/periods/close", json={"through": earlier})
         assert (again.status_code, again.json()["type"]) == (409, PERIOD_CLOSED), again.text
     assert client.post("/api/v1/periods/close", json={"through": "31/01/2026"}).status_code == 422
+    future = client.post("/api/v1/periods/close", json={"through": "2999-12-31"})
+    assert future.status_code == 422 and "has not come yet" in future.text, future.text
 
 
 def test_only_an_admin_overrides_and_the_reason_is_in_the_audit_trail(
