@@ -17,6 +17,7 @@ import os
 from typing import Any
 from uuid import UUID, uuid4
 
+from psycopg import Cursor
 from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
 
@@ -87,14 +88,18 @@ class KeyRing:
     def erase(self, people: list[UUID], addresses: list[UUID]) -> int:
         """Delete the keys of people and addresses, remember them as erased (a person for
         good; an address may get a new key for a new owner); how many keys went."""
-        subjects = [*people, *addresses]
-        with self.pool.connection() as conn, conn.transaction():
-            for subject in subjects:
-                conn.execute(
-                    "INSERT INTO keyvault.erased_subjects AS e (subject_id, person) VALUES (%s, %s)"
-                    " ON CONFLICT (subject_id) DO UPDATE SET person = excluded.person OR e.person",
-                    (subject, subject in people),
-                )
-            return conn.execute(
-                "DELETE FROM keyvault.subject_keys WHERE subject_id = ANY(%s)", (subjects,)
-            ).rowcount
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as curs:
+            return erase_in(curs, people, addresses)
+
+
+def erase_in(curs: Cursor[Any], people: list[UUID], addresses: list[UUID]) -> int:
+    """KeyRing.erase in the caller's transaction (e.g. the append recording ``Erased``)."""
+    subjects = [*people, *addresses]
+    for subject in subjects:
+        curs.execute(
+            "INSERT INTO keyvault.erased_subjects AS e (subject_id, person) VALUES (%s, %s)"
+            " ON CONFLICT (subject_id) DO UPDATE SET person = excluded.person OR e.person",
+            (subject, subject in people),
+        )
+    curs.execute("DELETE FROM keyvault.subject_keys WHERE subject_id = ANY(%s)", (subjects,))
+    return curs.rowcount

@@ -145,6 +145,8 @@ class LedgerRecorder(PostgresApplicationRecorder):
         duplicate then fails the whole append on the key's primary key."""
         super()._insert_events(curs, stored_events, **kwargs)
         self.check_unchanged(curs, stored_events, kwargs.get("depends_on") or {})
+        if kwargs.get("within") is not None:
+            kwargs["within"](curs)
         curs.execute("SELECT set_config('fiscaflow.audit', %s, true)", (audit_context.as_json(),))
         key = kwargs.get("idempotency")
         if key is None:

@@ -14,6 +14,7 @@ from commands.application import Ledger
 from commands.loading import load_user, with_retries
 from commands.messages import ChangePassword, Login, Register, UpdateProfile
 from commands.passwords import check_password, hash_password, needs_rehash, verify_password
+from commands.personal_data import erase_in
 from commands.second_factor import SecondFactors
 from commands.tokens import AccessGrant, InvalidTokenError, TokenPair, TokenService
 from commands.write_path import Appended, append
@@ -224,9 +225,9 @@ class UserCommands:
         return result
 
     def erase(self, actor: UUID, actor_role: str, user_id: UUID) -> Appended:
-        """Right to erasure: delete the user (if not yet), record ``Erased``, then delete the
-        keys of their personal data (crypto-shredding) and the secrets kept beside the log.
-        Safe to repeat: a retry after a crash deletes whatever is left."""
+        """Right to erasure: delete the user (if not yet) and record ``Erased`` in the same
+        transaction that deletes the keys of their personal data (crypto-shredding); then
+        the secrets kept beside the log. Safe to repeat: it deletes whatever is left."""
         if actor != user_id and actor_role != GlobalRole.ADMIN:
             raise NotFoundError(f"no user {user_id}")
         user = load_user(self.app, user_id, allow_inactive=True)
@@ -240,10 +241,12 @@ class UserCommands:
                 if claim.user_id == user.id:
                     claim.release()
                     changed.append(claim)
-            user.erase(actor, [user.id, email_subject(user.email)])
-            result = append(self.app, *changed)
+            person, address = user.id, email_subject(user.email)
+            user.erase(actor, [person, address])
+            # The keys go in the transaction that records the erasure: both or neither.
+            result = append(self.app, *changed, within=lambda curs: erase_in(curs, [person], [address]))
         person, *addresses = user.erased_subjects
-        self.app.keys.erase([person], addresses)
+        self.app.keys.erase([person], addresses)  # a repeat: whatever a restored backup brought back
         assert isinstance(self.app.mapper, PersonalDataMapper)
         self.app.mapper.forget(list(user.erased_subjects))
         with self.tokens.pool.connection() as conn, conn.transaction():

@@ -6,13 +6,14 @@ Every command saves through :func:`append`, so that a different append strategy
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, OperationalError
+from psycopg import Cursor
 
 from commands import idempotency_key as idempotency
 from commands.application import Ledger
@@ -48,7 +49,11 @@ def key_taken(app: Ledger, key: Any) -> bool:
 
 
 def append(
-    app: Ledger, subject: Aggregate, *others: Aggregate, depends_on: Mapping[UUID, int] | None = None
+    app: Ledger,
+    subject: Aggregate,
+    *others: Aggregate,
+    depends_on: Mapping[UUID, int] | None = None,
+    within: Callable[[Cursor[Any]], None] | None = None,
 ) -> Appended:
     """Store the pending events of ``subject`` and ``others`` atomically (all or nothing).
 
@@ -57,11 +62,12 @@ def append(
     transaction dated in a closed period is refused here, or stored with its override
     (commands/closed_periods.py). ``depends_on``: aggregates the decision read, by id, with
     the version it read (0: absent); the append fails as a conflict if one of them changed.
+    ``within``: more work done in the append's transaction (stored together or not at all).
     """
     books, read = guard(app, (subject, *others))
     others = (*others, *books)
     key = idempotency.CURRENT.get()
-    options: dict[str, Any] = {"depends_on": {**read, **(depends_on or {})}}
+    options: dict[str, Any] = {"depends_on": {**read, **(depends_on or {})}, "within": within}
     if key is not None:
         options["idempotency"] = (key.scope, key.key, key.fingerprint, subject.id, subject.version)
     try:
