@@ -14,6 +14,7 @@ from litestar.datastructures import ResponseHeader
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
+from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
@@ -40,9 +41,11 @@ from api.requests import access_log, before_request
 from api.schedules import ScheduleController
 from api.services import Services
 from api.settlement import SettlementController
+from api.telemetry import metrics_endpoint, observe_lag
 from api.transactions import TransactionController
 from api.users import UserController
 from ops.settings import Settings
+from ops.telemetry import configured
 
 MAX_BODY_BYTES = 1_000_000
 DESCRIPTION = """FiscaFlow: an event-sourced ledger for households.
@@ -87,6 +90,8 @@ def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         services = await sync_to_thread(Services.start, settings, database)
         app.state.services = services
+        if configured() is not None:  # a process with telemetry (serve): lag gauges too
+            observe_lag(services.reads)
         try:
             yield
         finally:
@@ -105,7 +110,8 @@ def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
     )
     middleware: list[Any] = [access_log]
     if settings.rate_limit > 0:
-        limit = RateLimitConfig(rate_limit=("minute", settings.rate_limit), exclude=["^/health$", "^/ready$"])
+        probes = ["^/health$", "^/ready$", "^/metrics$"]
+        limit = RateLimitConfig(rate_limit=("minute", settings.rate_limit), exclude=probes)
         middleware.append(limit.middleware)
     cors = CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None
     headers = dict(SECURITY_HEADERS)
@@ -136,6 +142,7 @@ def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
             HouseholdController,
             health,
             ready,
+            metrics_endpoint,
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
@@ -143,10 +150,13 @@ def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
         request_max_body_size=MAX_BODY_BYTES,
         on_app_init=[jwt_auth(settings.jwt_secret).on_app_init, outermost(middleware)],
         stores=stores(settings),
+        # Traces and the request-latency histogram, with the process's providers (ops/telemetry.py).
+        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=["/health", "/ready", "/metrics"]))],
         middleware=middleware,
         cors_config=cors,
         response_headers=[ResponseHeader(name=k, value=v) for k, v in headers.items()],
         before_request=before_request,
+        logging_config=None,  # ops/logs.py configures the process's logging (structlog)
     )
 
 

@@ -30,6 +30,7 @@ from ledger.user import GlobalRole
 PUBLIC = [
     "^/health$",
     "^/ready$",
+    "^/metrics$",  # Prometheus scrapes without a token: keep it on the cluster network
     "^/schema",
     "^/api/v1/users/register$",
     "^/api/v1/users/login$",

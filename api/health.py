@@ -1,4 +1,5 @@
-"""Probes: /health (the process is alive) and /ready (database reachable, projectors running)."""
+"""Probes: /health (the process is alive) and /ready (database reachable, projectors running
+and within their lag budget)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from litestar import Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 
 from api.services import Services
-from queries.consistency import head, positions
-from queries.db import ACCOUNTS_SCHEMA, TRANSACTIONS_SCHEMA
+from projections.registry import PROJECTIONS
+from queries.consistency import head, lag, positions
 
 
 @get("/health", operation_id="health", tags=["probes"], sync_to_thread=False)
@@ -26,20 +27,30 @@ def health() -> dict[str, str]:
     responses={503: ResponseSpec(data_container=dict[str, Any], description="Not ready")},
 )
 def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-    """The database answers and no in-process projector is failing; shows projection lag."""
+    """Ready to serve: the database answers, no in-process projector is failing, and every
+    read model is within the lag budget (FISCAFLOW_READY_MAX_LAG seconds: the age of the
+    oldest event it has not applied). Shows each read model's lag in events and seconds."""
     services: Services = request.app.state.services
+    schemas = {name: projection.default_schema() for name, projection in PROJECTIONS.items()}
     try:
         latest = head(services.reads)
-        tracked = positions(services.reads, (ACCOUNTS_SCHEMA, TRANSACTIONS_SCHEMA))
+        tracked = positions(services.reads, tuple(schemas.values()))
+        lags = {name: lag(services.reads, tracked[schema]) for name, schema in schemas.items()}
     except Exception as error:  # any database failure means not ready
         return Response({"status": "unavailable", "reason": type(error).__name__}, status_code=503)
     failing = {}
     if services.projectors is not None:
         failing = {n: s.error for n, s in services.projectors.states.items() if s.error}
+    budget = services.settings.ready_max_lag
+    behind = sorted(name for name, (_, seconds) in lags.items() if seconds > budget)
     body = {
-        "status": "failing" if failing else "ready",
+        "status": "failing" if failing else "lagging" if behind else "ready",
         "head": latest,
-        "lag": {schema: latest - position for schema, position in tracked.items()},
+        "lag": {
+            name: {"events": events, "seconds": round(seconds, 3)} for name, (events, seconds) in lags.items()
+        },
+        "lag_budget_seconds": budget,
+        "behind": behind,
         "failing_projectors": failing,
     }
-    return Response(body, status_code=503 if failing else 200)
+    return Response(body, status_code=503 if failing or behind else 200)

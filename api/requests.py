@@ -1,5 +1,6 @@
 """Request hygiene: JSON bodies with duplicate keys are refused, and an access log that
-never records query strings (searches may hold account numbers) or headers."""
+never records query strings (searches may hold account numbers) or headers. The request's
+correlation id is bound to structlog's contextvars: every log line of the request has it."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import time
 import uuid
 from typing import Any
 
+import structlog
 from litestar import Request
 from litestar.exceptions import ValidationException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.overrides import record_override
+from api.telemetry import count_command
 from commands.audit_context import AUDIT
 
 log = logging.getLogger("fiscaflow.access")
@@ -72,6 +75,7 @@ def access_log(app: ASGIApp) -> ASGIApp:
         started, status = time.perf_counter(), 0
         correlation = correlation_id(scope)
         scope.setdefault("state", {})[CORRELATION_KEY] = correlation  # type: ignore[typeddict-unknown-key]
+        bound = structlog.contextvars.bind_contextvars(correlation_id=correlation)  # on every log line
 
         async def recording_send(message: Message) -> None:
             nonlocal status
@@ -85,6 +89,8 @@ def access_log(app: ASGIApp) -> ASGIApp:
         finally:
             elapsed = (time.perf_counter() - started) * 1000
             log.info("%s %s %s %.1fms %s", scope["method"], scope["path"], status, elapsed, correlation)
+            count_command(scope, status)
+            structlog.contextvars.reset_contextvars(**bound)
 
     return middleware
 

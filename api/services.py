@@ -116,7 +116,7 @@ class Services:
             search = ElasticsearchSearch(client, reads)
         workers: list[Periodic] = []
         relay = None
-        if settings.run_projectors:  # the process that projects also does the periodic work
+        if settings.run_workers:  # holds, alerts, schedules, deliveries, checkpoints, the relay
             workers = periodic_work(settings, ledger, transactions, schedules, reads, auth_pool)
             workers.append(Periodic("audit-checkpoint", partial(checkpoint, conninfo), 5.0))
             if client is not None:

@@ -8,6 +8,8 @@ import uuid
 from contextvars import ContextVar
 from typing import Any
 
+import structlog
+
 AUDIT: ContextVar[dict[str, Any] | None] = ContextVar("fiscaflow_audit", default=None)
 
 
@@ -19,13 +21,16 @@ def as_json() -> str:
 
 def as_job(name: str) -> None:
     """Who and why for the events a background job or an operator's CLI command appends:
-    no user, the job's name as the command, a fresh correlation id per run."""
+    no user, the job's name as the command, a fresh correlation id per run (which the
+    job's log lines carry too)."""
+    correlation = uuid.uuid4().hex
     AUDIT.set(
         {
             "actor": None,
             "household": None,
-            "correlation_id": uuid.uuid4().hex,
+            "correlation_id": correlation,
             "command": name,
             "client": None,
         }
     )
+    structlog.contextvars.bind_contextvars(correlation_id=correlation, command=name)

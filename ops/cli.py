@@ -139,17 +139,25 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from ops.logs import configure_logging
+    from ops.telemetry import configure
 
     settings = with_development_secret(load_settings())
+    configure_logging(settings.mode, settings.log_level)
+    telemetry = configure("fiscaflow-api")  # before any connection: psycopg is traced
     with database(settings) as conninfo:
         # uvicorn re-raises the signal that stopped it once it has drained; a handler of
         # our own turns that into a normal return, so the embedded PostgreSQL is stopped.
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: None)
         # Our own access log (api/requests.py) leaves out query strings; uvicorn's would not.
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        uvicorn.run(create_app(settings, conninfo), host=host, port=port, log_level="info", access_log=False)
-    console.print("stopped")
+        # log_config=None: uvicorn's loggers go through ops/logs.py like every other one.
+        application = create_app(settings, conninfo)
+        level = settings.log_level.lower()
+        uvicorn.run(application, host=host, port=port, log_level=level, access_log=False, log_config=None)
+    if telemetry is not None:
+        telemetry.shutdown()  # the last spans and metrics go out
+    logging.getLogger("fiscaflow.serve").info("stopped")  # a log line: JSON in production
 
 
 @app.command("project")
@@ -158,6 +166,8 @@ def project(
     names: Annotated[Optional[list[str]], typer.Argument(help="Projections to run (default: all).")] = None,  # noqa: UP045
 ) -> None:
     """`fiscaflow project run [NAME...]`: run projectors as a separate process until SIGTERM."""
+    from ops.logs import configure_logging
+    from ops.telemetry import configure
     from projections.registry import PROJECTIONS
     from projections.supervisor import Supervisor
 
@@ -170,14 +180,18 @@ def project(
         console.print(f"[red]unknown projection(s) {unknown}[/red]; known: {sorted(PROJECTIONS)}")
         raise typer.Exit(2)
     settings = load_settings()
+    configure_logging(settings.mode, settings.log_level)
+    telemetry = configure("fiscaflow-projectors")
     with database(settings) as conninfo:
         supervisor = Supervisor(conninfo, chosen)
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: supervisor.stopping.set())
         supervisor.start()
-        console.print(f"projecting {', '.join(chosen)}; Ctrl-C to stop")
+        logging.getLogger("fiscaflow.projections").info("projecting %s; Ctrl-C to stop", ", ".join(chosen))
         supervisor.wait()
-        supervisor.stop()
+        supervisor.stop()  # each projector finishes the batch it is in, then stops
+    if telemetry is not None:
+        telemetry.shutdown()
 
 
 @app.command()

@@ -62,22 +62,29 @@ def run_relay(
     RABBITMQ_URL until SIGTERM or Ctrl-C. Its position is recorded only after the broker
     confirms a batch: a crash publishes that batch again (consumers dedupe by event id).
     One relay is active at a time; another one waits."""
+    import logging
     import signal
     import threading
 
     from ops.cli import console, database, load_settings
+    from ops.logs import configure_logging
+    from ops.telemetry import configure
     from projections.relay.publisher import Relay
 
     settings = load_settings()
     if not settings.rabbitmq_url:
         console.print("[red]RABBITMQ_URL is not set[/red] (e.g. amqp://guest:guest@localhost:5672//)")
         raise typer.Exit(2)
+    configure_logging(settings.mode, settings.log_level)
+    telemetry = configure("fiscaflow-relay")
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
     with database(settings) as conninfo:
-        console.print("relaying events to RabbitMQ; Ctrl-C to stop")
+        logging.getLogger("fiscaflow.relay").info("relaying events to RabbitMQ; Ctrl-C to stop")
         Relay(conninfo, settings.rabbitmq_url, batch_size).run_until(stopping)
+    if telemetry is not None:
+        telemetry.shutdown()
 
 
 search_app = typer.Typer(help="Transaction search on Elasticsearch.", no_args_is_help=True)

@@ -30,6 +30,7 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("FISCAFLOW_MODE", "development", "`development` or `production` (stricter)."),
+    Setting("FISCAFLOW_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR (JSON log lines in production)."),
     Setting("FISCAFLOW_HOME", "per-user data folder", "Where the embedded PostgreSQL keeps its data."),
     Setting("DATABASE_URL", "(embedded PostgreSQL)", "PostgreSQL URL, e.g. `postgresql://user:pw@host:5432/db`."),
     Setting("REDIS_URL", "(in-memory store)", "Redis for rate limits, login throttling, token deny-list."),
@@ -44,6 +45,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FISCAFLOW_AGGREGATE_CACHE", "10000", "Aggregates kept in memory per process (0 disables)."),
     Setting("FISCAFLOW_CONSISTENCY_WAIT", "2.0", "Seconds a query waits for its consistency token at most."),
     Setting("FISCAFLOW_RUN_PROJECTORS", "true", "Run the projectors as threads inside `fiscaflow serve`."),
+    Setting("FISCAFLOW_RUN_WORKERS", "true", "Run periodic jobs and the relay inside `fiscaflow serve`."),
+    Setting("FISCAFLOW_READY_MAX_LAG", "300", "/ready fails when a read model is this many seconds behind."),
     Setting("FISCAFLOW_OPENAPI_DOCS", "true in development", "Serve interactive API docs under /schema."),
     Setting("S3_ENDPOINT", "(a folder under FISCAFLOW_HOME)", "S3 URL for receipts and exports, e.g. `http://minio:9000`."),
     Setting("S3_ACCESS_KEY", "(none)", "S3 access key (with S3_ENDPOINT)."),
@@ -70,6 +73,7 @@ WEAK_SECRETS = frozenset(
     {"secret", "changeme", "change-me", "password", "fiscaflow", "jwt-secret", "development"}
 )
 MIN_SECRET_LENGTH = 32
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def _flag(value: str, name: str) -> bool:
@@ -95,6 +99,7 @@ def _number(env: Mapping[str, str], name: str, default: str, kind: type[int] | t
 @dataclass(frozen=True, slots=True)
 class Settings:
     mode: Mode = "development"
+    log_level: str = "INFO"
     home: Path = DEFAULT_HOME
     database_url: str | None = None
     redis_url: str | None = None
@@ -109,6 +114,8 @@ class Settings:
     aggregate_cache: int = 10000
     consistency_wait: float = 2.0
     run_projectors: bool = True
+    run_workers: bool = True
+    ready_max_lag: float = 300.0
     openapi_docs: bool = True
     categoriser_threshold: float = 0.7
     s3_endpoint: str | None = None
@@ -135,9 +142,12 @@ class Settings:
         mode = env.get("FISCAFLOW_MODE", "development")
         if mode not in ("development", "production"):
             raise SettingsError(f"FISCAFLOW_MODE must be development or production, not {mode!r}")
+        if mode == "production":
+            check_no_development_switches(env)
         origins = env.get("FISCAFLOW_CORS_ORIGINS", "")
         settings = cls(
             mode=mode,  # type: ignore[arg-type]
+            log_level=env.get("FISCAFLOW_LOG_LEVEL", "INFO").strip().upper(),
             home=Path(env["FISCAFLOW_HOME"]) if env.get("FISCAFLOW_HOME") else DEFAULT_HOME,
             database_url=env.get("DATABASE_URL") or None,
             redis_url=env.get("REDIS_URL") or None,
@@ -152,6 +162,8 @@ class Settings:
             aggregate_cache=int(_number(env, "FISCAFLOW_AGGREGATE_CACHE", "10000", int)),
             consistency_wait=float(_number(env, "FISCAFLOW_CONSISTENCY_WAIT", "2.0", float)),
             run_projectors=_flag(env.get("FISCAFLOW_RUN_PROJECTORS", "true"), "FISCAFLOW_RUN_PROJECTORS"),
+            run_workers=_flag(env.get("FISCAFLOW_RUN_WORKERS", "true"), "FISCAFLOW_RUN_WORKERS"),
+            ready_max_lag=float(_number(env, "FISCAFLOW_READY_MAX_LAG", "300", float)),
             s3_endpoint=env.get("S3_ENDPOINT") or None,
             s3_access_key=env.get("S3_ACCESS_KEY") or None,
             s3_secret_key=env.get("S3_SECRET_KEY") or None,
@@ -191,6 +203,8 @@ class Settings:
             raise SettingsError("S3_ENDPOINT needs S3_ACCESS_KEY and S3_SECRET_KEY")
         if bool(self.smtp_username) != bool(self.smtp_password):
             raise SettingsError("SMTP_USERNAME and SMTP_PASSWORD go together")
+        if self.log_level not in LOG_LEVELS:
+            raise SettingsError(f"FISCAFLOW_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
         if not 0.0 <= self.categoriser_threshold <= 1.0:
             raise SettingsError("FISCAFLOW_CATEGORISER_THRESHOLD lies between 0 and 1")
         if self.audit_signing_key is not None:
@@ -204,6 +218,20 @@ class Settings:
 
     def with_secret(self, secret: str) -> Settings:
         return replace(self, jwt_secret=secret)
+
+
+DEVELOPMENT_ONLY = ("FISCAFLOW_WEBHOOK_PRIVATE_NETWORKS",)  # switches that are never on in production
+
+
+def check_no_development_switches(env: Mapping[str, str]) -> None:
+    """Production refuses development-only switches: letting webhooks reach private and
+    loopback addresses (a server-side request forgery), and any FISCAFLOW_DEV_* variable."""
+    on = [
+        name for name in DEVELOPMENT_ONLY if env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+    ]
+    on += sorted(name for name in env if name.startswith("FISCAFLOW_DEV_"))
+    if on:
+        raise SettingsError(f"production refuses development-only switches: {', '.join(on)}")
 
 
 def check_secret(secret: str) -> None:

@@ -7,6 +7,7 @@ applied exactly once, even across crashes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from importlib import resources
 from typing import Any, ClassVar
@@ -20,6 +21,9 @@ from psycopg.sql import SQL, Composable, Identifier
 EVENTS_TABLE = "eventstore.fiscaflow_events"
 # The columns every reader of the event log selects, in this order (see ``notification``).
 NOTIFICATION_COLUMNS = "notification_id, originator_id, originator_version, topic, state"
+# The same and then the event's who and why (commands/audit_context.py), read by ``correlation_of``.
+NOTIFICATION_AND_METADATA_COLUMNS = f"{NOTIFICATION_COLUMNS}, metadata"
+TRACED = ("correlation_id", "command")
 
 
 def notification(row: Sequence[Any]) -> Notification:
@@ -27,6 +31,19 @@ def notification(row: Sequence[Any]) -> Notification:
     return Notification(
         id=row[0], originator_id=row[1], originator_version=row[2], topic=row[3], state=bytes(row[4])
     )
+
+
+def correlation_of(metadata: str | None) -> dict[str, str]:
+    """The correlation id and the command of an event's ``metadata`` column: what logs and
+    integration messages carry to tie an event to the request or job that made it (empty
+    for events stored before metadata existed)."""
+    try:
+        recorded = json.loads(metadata) if metadata else {}
+    except ValueError:
+        return {}
+    if not isinstance(recorded, dict):
+        return {}
+    return {key: recorded[key] for key in TRACED if isinstance(recorded.get(key), str) and recorded[key]}
 
 
 class UnexpectedEventError(Exception):

@@ -13,18 +13,33 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
+import structlog
+from opentelemetry import trace
 from psycopg.sql import SQL, Identifier
 
 from ledger.transcodings import event_mapper
 from projections import keys
-from projections.base import EVENTS_TABLE, NOTIFICATION_COLUMNS, Projection, notification
+from projections.base import (
+    EVENTS_TABLE,
+    NOTIFICATION_AND_METADATA_COLUMNS,
+    Projection,
+    correlation_of,
+    notification,
+)
 
 APPLICATION_NAME = "FiscaFlow"
 NOTIFY_CHANNEL = "fiscaflow_events"
 
+TRACER = trace.get_tracer("fiscaflow.projections")
+
 
 class ProjectionFailedError(Exception):
-    """Applying an event failed; the projection stops at that event instead of skipping it."""
+    """Applying an event failed; the projection stops at that event instead of skipping it.
+    ``correlation`` is the event's correlation id and command, for whoever logs the failure."""
+
+    def __init__(self, message: str, correlation: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.correlation = correlation or {}
 
 
 def lock_key(projection_name: str) -> str:
@@ -87,23 +102,38 @@ class ProjectionRunner:
     def close(self) -> None:
         self.conn.close()
 
-    def run_batch(self, stop: int | None = None) -> int:
-        """Apply the next batch of events (up to ``stop``); return how many were read."""
+    def run_batch(self, stop: int | None = None, stopping: threading.Event | None = None) -> int:
+        """Apply the next batch of events (up to ``stop``); return how many were read. Once
+        ``stopping`` is set, the batch ends after the event being applied (and commits)."""
         with self.conn.transaction(), self.conn.cursor() as curs:
             if self.lock:
                 take_lock(curs, self.projection.name)
-            return self.apply_batch(curs, stop)
+            return self.apply_batch(curs, stop, stopping)
 
-    def apply_batch(self, curs: psycopg.Cursor[Any], stop: int | None = None) -> int:
+    def apply_batch(
+        self, curs: psycopg.Cursor[Any], stop: int | None = None, stopping: threading.Event | None = None
+    ) -> int:
         """Inside the caller's transaction: apply the next events and advance tracking."""
         position = self._position(curs)
         rows = self._read(curs, position, stop)
-        for row in rows:
-            if row[3] in self.topics:
-                self._apply(curs, row)
-        if rows:
-            self._track(curs, rows[-1][0])
-        return len(rows)
+        if not rows:
+            return 0  # an idle poll: no span
+        attributes = {
+            "fiscaflow.projection": self.projection.name,
+            "fiscaflow.events": len(rows),
+            "fiscaflow.position.first": rows[0][0],
+            "fiscaflow.position.last": rows[-1][0],
+        }
+        applied = 0
+        with TRACER.start_as_current_span("project batch", attributes=attributes):
+            for row in rows:
+                if applied and stopping is not None and stopping.is_set():
+                    break  # SIGTERM: stop after the current event, with it tracked
+                if row[3] in self.topics:
+                    self._apply(curs, row)
+                applied += 1
+            self._track(curs, rows[applied - 1][0])
+        return applied
 
     def _position(self, curs: psycopg.Cursor[Any]) -> int:
         curs.execute(
@@ -118,7 +148,7 @@ class ProjectionRunner:
     def _read(self, curs: psycopg.Cursor[Any], position: int, stop: int | None) -> list[Any]:
         curs.execute(
             SQL(
-                f"SELECT {NOTIFICATION_COLUMNS}"  # noqa: S608 - constant column list
+                f"SELECT {NOTIFICATION_AND_METADATA_COLUMNS}"  # noqa: S608 - constant column list
                 " FROM {} WHERE notification_id > %s AND notification_id <= %s"
                 " ORDER BY notification_id LIMIT %s"
             ).format(SQL(EVENTS_TABLE)),
@@ -127,7 +157,9 @@ class ProjectionRunner:
         return curs.fetchall()
 
     def _apply(self, curs: psycopg.Cursor[Any], row: Any) -> None:
-        stored = notification(row)
+        """Apply one event with its correlation id and command bound to the log lines."""
+        stored, correlation = notification(row), correlation_of(row[5])
+        bound = structlog.contextvars.bind_contextvars(**correlation)
         try:
             event = self.mapper.to_domain_event(stored)
             self.projection.apply(event, curs)
@@ -135,8 +167,11 @@ class ProjectionRunner:
             raise ProjectionFailedError(
                 f"projection {self.projection.name} failed on event {stored.id}"
                 f" ({stored.topic} of {stored.originator_id}"
-                f" v{stored.originator_version}): {error!r}"
+                f" v{stored.originator_version}): {error!r}",
+                correlation,
             ) from error
+        finally:
+            structlog.contextvars.reset_contextvars(**bound)
 
     def _track(self, curs: psycopg.Cursor[Any], notification_id: int) -> None:
         curs.execute(
@@ -164,7 +199,7 @@ class ProjectionRunner:
         with connect(self.conninfo, autocommit=True) as listener:
             listener.execute(SQL("LISTEN {}").format(Identifier(NOTIFY_CHANNEL)))
             while not stopping.is_set():
-                if self.run_batch():
+                if self.run_batch(stopping=stopping):
                     continue
                 for _ in listener.notifies(timeout=poll_interval, stop_after=1):
                     pass

@@ -10,6 +10,8 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
+import structlog
+
 from projections.registry import PROJECTIONS
 from projections.runner import ProjectionRunner
 
@@ -55,7 +57,10 @@ class Supervisor:
                     runner.close()
             except Exception as error:  # crash loudly, then restart; never skip the event
                 state.error, state.failures = str(error), state.failures + 1
-                log.exception("projector %s failed; restarting in %.0fs", name, RESTART_PAUSE)
+                # the failed event's correlation id and command (ProjectionFailedError.correlation)
+                correlation = getattr(error, "correlation", {})
+                with structlog.contextvars.bound_contextvars(projection=name, **correlation):
+                    log.exception("projector %s failed; restarting in %.0fs", name, RESTART_PAUSE)
                 self.stopping.wait(RESTART_PAUSE)
 
     def stop(self, timeout: float = 10.0) -> None:

@@ -50,3 +50,31 @@ def wait_for(store: ReadStore, schemas: tuple[str, ...], token: int | None, time
         if time.monotonic() >= deadline:
             raise ProjectionLagError(f"read models have not reached position {token} yet")
         time.sleep(POLL_SECONDS)
+
+
+def lag(store: ReadStore, position: int) -> tuple[int, float]:
+    """How far behind the head a reader at ``position`` is: in events, and in seconds (the
+    age of the oldest event it has not read yet; 0 when it is caught up)."""
+    with store.cursor() as curs:
+        curs.execute(
+            "SELECT (SELECT coalesce(max(notification_id), 0) FROM eventstore.fiscaflow_events) AS head,"
+            " (SELECT extract(epoch FROM now() - recorded_at) FROM eventstore.fiscaflow_events"
+            "  WHERE notification_id > %s ORDER BY notification_id LIMIT 1) AS age",
+            (position,),
+        )
+        row = curs.fetchone()
+    if row is None:
+        return 0, 0.0
+    return max(int(row["head"]) - position, 0), float(row["age"] or 0.0)
+
+
+def relay_position(store: ReadStore) -> int | None:
+    """How far the RabbitMQ relay has published (None: no relay has run on this database)."""
+    with store.cursor() as curs:
+        curs.execute("SELECT to_regclass('relay.tracking') IS NOT NULL AS present")
+        row = curs.fetchone()
+        if not row or not row["present"]:
+            return None
+        curs.execute("SELECT position FROM relay.tracking WHERE name = 'rabbitmq'")
+        row = curs.fetchone()
+    return int(row["position"]) if row else None

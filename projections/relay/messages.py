@@ -1,6 +1,13 @@
 """The integration message of a stored event: JSON with the event's id, type, aggregate,
 version, position, time, household and data, personal data left out.
 
+``correlation_id`` and ``command`` (null for events stored without metadata) say which
+request or job made the event: the ``X-Request-ID`` of the HTTP request (or a job's id per
+run) and the command's operation id (``recordTransaction``, ``cli:fiscaflow users
+set-role``). They are in the JSON body, and the correlation id is also the AMQP
+``correlation_id`` property of the message (projections/relay/publisher.py). The actor and
+the client are not published.
+
 Left out of ``data`` (other systems get the fact, not the person): email addresses, display
 names, password hashes, login client descriptions, webhook URLs (they may hold tokens),
 household names, and every field ledger.personal declares personal (the relay has no
@@ -54,8 +61,11 @@ def household_of(topic: str, aggregate_id: UUID, fields: dict[str, Any]) -> str 
     return None
 
 
-def message(position: int, topic: str, event: Any) -> tuple[str, dict[str, Any]]:
-    """The routing key (the event type, e.g. ``Transaction.Recorded``) and the message."""
+def message(
+    position: int, topic: str, event: Any, correlation: dict[str, str] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The routing key (the event type, e.g. ``Transaction.Recorded``) and the message;
+    ``correlation`` is the event's correlation id and command (projections.base.correlation_of)."""
     fields = dict(vars(event))
     module, _, kind = topic.partition(":")
     hidden = PERSONAL | PERSONAL_BY_MODULE.get(module, frozenset()) | set(personal_fields(topic))
@@ -70,6 +80,8 @@ def message(position: int, topic: str, event: Any) -> tuple[str, dict[str, Any]]
         "timestamp": event.timestamp.isoformat(),
         "household_id": household_of(topic, event.originator_id, fields),
         "data": data,
+        "correlation_id": (correlation or {}).get("correlation_id"),
+        "command": (correlation or {}).get("command"),
     }
     return kind, body
 

@@ -8,6 +8,9 @@ lost connection anywhere before that publishes the batch again on the next run: 
 is at least once and never has a gap; consumers drop the repeats by event id
 (``projections.relay.consumer``). One relay is active at a time (a PostgreSQL advisory
 lock held for the process's life); a second one waits for it.
+
+Each message's AMQP ``correlation_id`` property is the correlation id of the request or
+job that made the event (also in the body with the command: projections/relay/messages.py).
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from typing import Any
 
 import psycopg
 from kombu import Connection, Exchange, Producer
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
 from ledger.transcodings import event_mapper
-from projections.base import EVENTS_TABLE, NOTIFICATION_COLUMNS, notification
+from projections.base import EVENTS_TABLE, NOTIFICATION_AND_METADATA_COLUMNS, correlation_of, notification
 from projections.relay.messages import encode, message
 from projections.runner import NOTIFY_CHANNEL, connect
 
@@ -33,6 +38,8 @@ CREATE SCHEMA IF NOT EXISTS relay;
 CREATE TABLE IF NOT EXISTS relay.tracking (name text PRIMARY KEY, position bigint NOT NULL);
 INSERT INTO relay.tracking VALUES ('rabbitmq', 0) ON CONFLICT DO NOTHING
 """
+
+TRACER = trace.get_tracer("fiscaflow.relay")
 
 
 class NotConfirmedError(Exception):
@@ -75,6 +82,7 @@ class ConfirmedChannel:
                 content_type="application/json",
                 content_encoding="utf-8",
                 message_id=body["id"],
+                correlation_id=body.get("correlation_id"),
                 headers={"position": body["position"], "aggregate_id": body["aggregate_id"]},
                 retry=False,
             )
@@ -111,11 +119,14 @@ class Relay:
     def batch(self, conn: psycopg.Connection[Any]) -> tuple[int, list[tuple[str, dict[str, Any]]]]:
         """The next events after the tracked position, as messages; and the last position."""
         rows = conn.execute(
-            f"SELECT {NOTIFICATION_COLUMNS} FROM {EVENTS_TABLE}"  # noqa: S608 - constant names
+            f"SELECT {NOTIFICATION_AND_METADATA_COLUMNS} FROM {EVENTS_TABLE}"  # noqa: S608 - constant names
             " WHERE notification_id > %s ORDER BY notification_id LIMIT %s",
             (self.position(conn), self.batch_size),
         ).fetchall()
-        messages = [message(row[0], row[3], self.mapper.to_domain_event(notification(row))) for row in rows]
+        messages = [
+            message(row[0], row[3], self.mapper.to_domain_event(notification(row)), correlation_of(row[5]))
+            for row in rows
+        ]
         return (rows[-1][0] if rows else 0), messages
 
     def publish_batch(self, conn: psycopg.Connection[Any], channel: ConfirmedChannel) -> int:
@@ -123,7 +134,17 @@ class Relay:
         last, messages = self.batch(conn)
         if not messages:
             return 0
-        channel.publish(messages)
+        attributes = {
+            "messaging.system": "rabbitmq",
+            "messaging.operation.type": "publish",
+            "messaging.destination.name": EXCHANGE.name,
+            "messaging.batch.message_count": len(messages),
+            "fiscaflow.position.last": last,
+        }
+        with TRACER.start_as_current_span(
+            f"publish {EXCHANGE.name}", kind=SpanKind.PRODUCER, attributes=attributes
+        ):
+            channel.publish(messages)  # returns once the broker confirmed every message
         conn.execute("UPDATE relay.tracking SET position = %s WHERE name = %s", (last, NAME))
         return len(messages)
 

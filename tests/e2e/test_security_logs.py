@@ -1,4 +1,5 @@
-"""Seeded canaries never reach the server's log: passwords, access and refresh tokens.
+"""Seeded canaries never reach the server's log: passwords, access and refresh tokens,
+email addresses; and the log is JSON lines in production, console lines in development.
 
 A server of the module's own (in development mode, and again in production mode) is used
 the way a client uses it: register, log in (and fail once), refresh, record a transaction,
@@ -25,6 +26,7 @@ from tests.e2e.users import authenticated, login
 pytestmark = pytest.mark.e2e
 
 JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*")
+EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
 
 
 @dataclass
@@ -151,15 +153,26 @@ def claims_of(token: str) -> dict[str, object]:
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
-def test_the_only_tokens_in_the_log_are_development_verification_tokens(run: Run) -> None:
-    """In development the server logs the email-verification token instead of mailing it (so
-    the email is in the log, base64-encoded inside that token); in production it logs none."""
-    logged = JWT.findall(run.log)
+def test_no_token_and_no_email_address_at_all_is_in_the_log(run: Run) -> None:
+    """Not even development's email-verification token (it is in the registration's answer;
+    the email is base64-encoded inside it), nor any other address."""
+    assert [claims_of(token)["typ"] for token in JWT.findall(run.log)] == []
+    assert EMAIL.findall(run.log) == []
+
+
+def test_production_logs_json_lines_and_development_console_lines(run: Run) -> None:
+    lines = [line for line in run.log.splitlines() if line.strip()]
+    assert len(lines) > 10
     if run.mode == "production":
-        assert logged == []
+        parsed = [json.loads(line) for line in lines]  # every line, uvicorn's too
+        assert all(
+            isinstance(line, dict) and {"event", "level", "logger", "timestamp"} <= set(line)
+            for line in parsed
+        )
         return
-    assert logged, "development mode logs the verification token"
-    assert {claims_of(token)["typ"] for token in logged} == {"verify-email"}
+    for line in lines:
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(line)
 
 
 def test_a_searched_account_number_is_not_in_the_log(run: Run) -> None:

@@ -306,3 +306,44 @@ def test_a_read_model_of_an_older_schema_version_is_rebuilt_at_start_up(books: B
     assert snapshot(database, "transactions", "read_transactions") == full_rebuild(
         database, projection, "reference"
     )
+
+
+class StopSignalledProjection(AccountsProjection):
+    """Raises the stop flag (as SIGTERM does) while applying the 3rd transaction it sees."""
+
+    name = "accounts"
+    seen = 0
+    stopping = threading.Event()
+
+    @singledispatchmethod
+    def apply(self, event: object, curs: Any) -> None:
+        if isinstance(event, Transaction.Recorded):
+            StopSignalledProjection.seen += 1
+            if StopSignalledProjection.seen == 3:
+                StopSignalledProjection.stopping.set()
+        super().apply(event, curs)
+
+
+def test_a_stopping_projector_stops_after_the_current_event_with_it_tracked(
+    books: Books, database: str
+) -> None:
+    fill(books, seed=5, count=20)
+    runner = ProjectionRunner(StopSignalledProjection, database, batch_size=1000)
+    runner.run_until(StopSignalledProjection.stopping, poll_interval=0.05)
+    stopped_at = runner.position()
+    runner.close()
+    with psycopg.connect(database) as conn:
+        third = conn.execute(
+            "SELECT notification_id FROM eventstore.fiscaflow_events WHERE topic = %s"
+            " ORDER BY notification_id OFFSET 2 LIMIT 1",
+            ("ledger.transaction:Transaction.Recorded",),
+        ).fetchone()
+        head = conn.execute("SELECT max(notification_id) FROM eventstore.fiscaflow_events").fetchone()
+    assert third is not None and head is not None
+    assert stopped_at == third[0] < head[0]  # the event under way was finished, nothing after it
+    resumed = ProjectionRunner(AccountsProjection, database)
+    resumed.catch_up()
+    resumed.close()
+    assert snapshot(database, "accounts", "read_accounts") == full_rebuild(
+        database, AccountsProjection, "reference"
+    )

@@ -12,6 +12,7 @@ from ledger.money import Money
 from ledger.posting import EntryKind, entry_postings
 from ledger.transaction import Transaction
 from ledger.user import User
+from projections.base import correlation_of
 from projections.relay.consumer import parse
 from projections.relay.messages import encode, event_id, message
 
@@ -54,3 +55,22 @@ def test_only_our_messages_parse() -> None:
     assert parse(b"[1, 2]") is None
     assert parse(b'{"type": "X"}') is None
     assert parse(b'{"id": "e", "type": "X"}') == {"id": "e", "type": "X"}
+
+
+def test_a_message_says_which_request_and_command_made_its_event() -> None:
+    household = Household.create("Home", uuid.uuid4())
+    (created,) = household.collect_events()
+    metadata = json.dumps(
+        {"actor": "a", "correlation_id": "req-7", "command": "createHousehold", "client": "h"}
+    )
+    _, body = message(3, "ledger.household:Household.Created", created, correlation_of(metadata))
+    assert (body["correlation_id"], body["command"]) == ("req-7", "createHousehold")
+    assert "actor" not in body and "client" not in body
+    _, older = message(3, "ledger.household:Household.Created", created, correlation_of(None))
+    assert (older["correlation_id"], older["command"]) == (None, None)
+
+
+def test_the_correlation_of_malformed_metadata_is_empty() -> None:
+    assert (
+        correlation_of("not json") == correlation_of("[1]") == correlation_of('{"correlation_id": 5}') == {}
+    )

@@ -51,7 +51,20 @@ def test_production_turns_interactive_docs_off_by_default() -> None:
         {
             "FISCAFLOW_MODE": "production",
             "DATABASE_URL": "postgresql://h/db",
+            "FISCAFLOW_JWT_SECRET": STRONG,  # all else is right: the switch alone is refused
             "FISCAFLOW_DEV_TENANT_HEADER": "1",
+        },
+        {
+            "FISCAFLOW_MODE": "production",
+            "DATABASE_URL": "postgresql://h/db",
+            "FISCAFLOW_JWT_SECRET": STRONG,
+            "FISCAFLOW_WEBHOOK_PRIVATE_NETWORKS": "true",
+        },
+        {"FISCAFLOW_MODE": "production", "DATABASE_URL": "postgresql://h/db", "FISCAFLOW_JWT_SECRET": ""},
+        {
+            "FISCAFLOW_MODE": "production",
+            "DATABASE_URL": "postgresql://h/db",
+            "FISCAFLOW_JWT_SECRET": "changeme",
         },
         {"FISCAFLOW_MODE": "production"},
         {"FISCAFLOW_MODE": "prod"},

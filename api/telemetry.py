@@ -1,0 +1,86 @@
+"""The API's metrics: commands by type and outcome, the read models' and the relay's lag,
+and the Prometheus scrape endpoint ``/metrics`` (request latency comes from Litestar's
+OpenTelemetry plugin as ``http.server.duration``). See ops/telemetry.py for the set-up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from litestar import Response, get
+from litestar.types import Scope
+from opentelemetry import metrics
+from opentelemetry.metrics import CallbackOptions, Observation
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from ops.telemetry import configured
+from projections.registry import PROJECTIONS
+from queries.consistency import lag, positions, relay_position
+from queries.db import ReadStore
+
+COMMAND_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+meter = metrics.get_meter("fiscaflow.api")
+commands = meter.create_counter(
+    "fiscaflow.commands", unit="{command}", description="Commands handled, by operation and outcome"
+)
+
+
+def outcome(status: int) -> str:
+    if 200 <= status < 300:
+        return "accepted"
+    if status == 409:
+        return "conflict"
+    if status in (401, 403, 404):
+        return "refused"
+    if status in (429, 503):
+        return "unavailable"
+    if 400 <= status < 500:
+        return "invalid"
+    return "failed"
+
+
+def count_command(scope: Scope, status: int) -> None:
+    """One command answered (from the access-log middleware, which sees every answer)."""
+    if scope.get("method") not in COMMAND_METHODS:
+        return
+    handler = scope.get("route_handler")
+    operation = getattr(handler, "operation_id", None)
+    name = operation if isinstance(operation, str) else "unrouted"
+    commands.add(1, {"command": name, "outcome": outcome(status)})
+
+
+def observe_lag(reads: ReadStore) -> None:
+    """Gauges of how far each projection and the relay are behind the event store, read
+    from the database when the metrics are collected (a scrape, an export)."""
+    schemas = {name: projection.default_schema() for name, projection in PROJECTIONS.items()}
+
+    def readers() -> dict[str, tuple[int, float]]:
+        try:
+            tracked = positions(reads, tuple(schemas.values()))
+            found = {name: lag(reads, tracked[schema]) for name, schema in schemas.items()}
+            relayed = relay_position(reads)
+            if relayed is not None:
+                found["relay"] = lag(reads, relayed)
+            return found
+        except Exception:  # a failing database must not fail the scrape: /ready says it
+            return {}
+
+    def events(options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(n, {"reader": name}) for name, (n, _) in readers().items()]
+
+    def seconds(options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(s, {"reader": name}) for name, (_, s) in readers().items()]
+
+    description = "How far behind the event store a projection (or the relay) is"
+    meter.create_observable_gauge("fiscaflow.lag", [events], unit="{event}", description=description)
+    meter.create_observable_gauge("fiscaflow.lag.seconds", [seconds], unit="s", description=description)
+
+
+@get(
+    "/metrics", operation_id="metrics", tags=["probes"], sync_to_thread=False, media_type=CONTENT_TYPE_LATEST
+)
+def metrics_endpoint() -> Response[Any]:
+    """The Prometheus text format of every metric of this process."""
+    telemetry = configured()
+    body = generate_latest(telemetry.registry) if telemetry is not None else b""
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
