@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from ops import cli_audit, cli_replay
+from ops.bench.command import bench
 from ops.cli_jobs import audit_app, notifications_app, relay_app, schedules_app, search_app
 from ops.settings import Settings, SettingsError
 
@@ -300,6 +301,7 @@ audit_app.command("export")(cli_audit.export_bundle)
 audit_app.command("verify-export")(cli_audit.verify_export)
 audit_app.command("keygen")(cli_audit.keygen)
 app.command("replay")(cli_replay.replay)
+app.command("bench")(bench)
 
 
 @holds_app.command("expire")
