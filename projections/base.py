@@ -58,8 +58,37 @@ class Projection:
     handles: ClassVar[tuple[type[Any], ...]]
     sql_package: ClassVar[str]  # where schema_v1.sql, schema_v2.sql, ... live
 
+    # Whether the runner may pipeline a batch's statements (psycopg pipeline mode: no round
+    # trip per statement). A pipelined projection checks row counts through execute_one
+    # and reads results only with fetch*() (which waits for them), never curs.rowcount.
+    pipelined: ClassVar[bool] = False
+
     def __init__(self, schema: str) -> None:
         self.schema = schema
+        self.deferring = False  # set by the runner while a batch is pipelined
+        self._checks: list[tuple[Cursor[Any], str]] = []
+
+    def execute_one(self, curs: Cursor[Any], query: Any, params: Any, missing: str) -> None:
+        """Execute a statement that must change exactly one row, else LookupError(missing):
+        at once, or when the pipelined batch has been sent (on a cursor of its own, which
+        keeps the count)."""
+        if not self.deferring:
+            curs.execute(query, params)
+            if curs.rowcount != 1:
+                raise LookupError(missing)
+            return
+        own = curs.connection.cursor()
+        own.execute(query, params)
+        self._checks.append((own, missing))
+
+    def check_deferred(self) -> None:
+        """After a pipelined batch was sent: every execute_one changed its one row."""
+        checks, self._checks = self._checks, []
+        for own, missing in checks:
+            count = own.rowcount
+            own.close()
+            if count != 1:
+                raise LookupError(missing)
 
     @classmethod
     def default_schema(cls) -> str:
@@ -89,13 +118,13 @@ class Projection:
     ) -> None:
         """Change the aggregate's row (``key`` = its id) and stamp it with the event's version
         and time; the row must be there (a gap in the events would be a bug)."""
-        curs.execute(
+        self.execute_one(
+            curs,
             f"UPDATE {self.schema}.{table} SET {assignments}, version = %s, updated_at = %s"  # noqa: S608
             f" WHERE {key} = %s",
             (*values, e.originator_version, e.timestamp, e.originator_id),
+            f"{table} row {e.originator_id} is not in the read model {self.name}",
         )
-        if curs.rowcount != 1:
-            raise LookupError(f"{table} row {e.originator_id} is not in the read model {self.name}")
 
     def apply(self, event: DomainEventProtocol[Any], curs: Cursor[Any]) -> None:
         """Apply one event inside the runner's transaction (a singledispatchmethod in subclasses)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 import psycopg
@@ -125,14 +126,30 @@ class ProjectionRunner:
             "fiscaflow.position.last": rows[-1][0],
         }
         applied = 0
+        projection = self.projection
         with TRACER.start_as_current_span("project batch", attributes=attributes):
-            for row in rows:
-                if applied and stopping is not None and stopping.is_set():
-                    break  # SIGTERM: stop after the current event, with it tracked
-                if row[3] in self.topics:
-                    self._apply(curs, row)
-                applied += 1
-            self._track(curs, rows[applied - 1][0])
+            try:
+                # Pipelined: the batch's statements go out without a round trip each.
+                with curs.connection.pipeline() if projection.pipelined else nullcontext():
+                    projection.deferring = projection.pipelined
+                    for row in rows:
+                        if applied and stopping is not None and stopping.is_set():
+                            break  # SIGTERM: stop after the current event, with it tracked
+                        if row[3] in self.topics:
+                            self._apply(curs, row)
+                        applied += 1
+                    self._track(curs, rows[applied - 1][0])
+                projection.check_deferred()
+            except psycopg.Error as error:  # a pipelined statement failed when the batch was sent
+                raise ProjectionFailedError(
+                    f"projection {projection.name} failed in the events {rows[0][0]} to"
+                    f" {rows[applied - 1][0]}: {error!r}",
+                    {},
+                ) from error
+            except LookupError as error:
+                raise ProjectionFailedError(f"projection {projection.name} failed: {error}", {}) from error
+            finally:
+                projection.deferring = False
         return applied
 
     def _position(self, curs: psycopg.Cursor[Any]) -> int:

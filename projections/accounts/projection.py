@@ -19,6 +19,7 @@ def sharing_json(e: Account.SharingChanged) -> Jsonb:
 
 class AccountsProjection(Projection):
     name = "accounts"
+    pipelined = True  # row checks go through execute_one / update_row
     schema_version = 3
     sql_package = "projections.accounts"
     handles = (
@@ -153,13 +154,13 @@ class AccountsProjection(Projection):
         self._update_postings(curs, e.originator_id, "status = %s", "cancelled")
 
     def _update_account(self, curs: Cursor[Any], e: Any, assignment: str, *values: Any) -> None:
-        curs.execute(
+        self.execute_one(
+            curs,
             f"UPDATE {self.schema}.accounts SET {assignment}, version = %s, updated_at = %s"  # noqa: S608
             " WHERE account_id = %s",
             (*values, e.originator_version, e.timestamp, e.originator_id),
+            f"account {e.originator_id} is not in the read model",
         )
-        if curs.rowcount != 1:
-            raise LookupError(f"account {e.originator_id} is not in the read model")
 
     def _update_postings(self, curs: Cursor[Any], transaction_id: Any, assignment: str, value: Any) -> None:
         curs.execute(

@@ -38,6 +38,7 @@ def sides(kind: EntryKind, postings: Any) -> tuple[Any, Any, Any, list[Any]]:
 
 class TransactionsProjection(Projection):
     name = "transactions"
+    pipelined = True  # row checks go through execute_one / update_row
     schema_version = 8
     sql_package = "projections.transactions"
     handles = (

@@ -347,3 +347,20 @@ def test_a_stopping_projector_stops_after_the_current_event_with_it_tracked(
     assert snapshot(database, "accounts", "read_accounts") == full_rebuild(
         database, AccountsProjection, "reference"
     )
+
+
+def test_a_pipelined_batch_still_refuses_an_update_that_finds_no_row(books: Books, database: str) -> None:
+    """Accounts are projected with pipelined batches: the check that an update changed its
+    one row waits for the batch to be sent, and still stops the projection there."""
+    household = uuid.uuid4()
+    account = books.open(household)
+    runner = ProjectionRunner(AccountsProjection, database)
+    runner.catch_up()
+    with psycopg.connect(database, autocommit=True) as conn:  # a read model that lost a row
+        conn.execute("DELETE FROM read_accounts.accounts WHERE account_id = %s", (account,))
+    before = runner.position()
+    books.record(household, "income", account, "5.00")
+    with pytest.raises(ProjectionFailedError, match="is not in the read model"):
+        runner.run_batch()
+    assert runner.position() == before  # the batch rolled back with its tracking
+    runner.close()
