@@ -17,7 +17,7 @@ from psycopg import Cursor
 
 from commands import idempotency_key as idempotency
 from commands.application import Ledger
-from commands.closed_periods import guard
+from commands.closed_periods import forget, guard
 from ledger.errors import ConcurrencyConflictError
 
 
@@ -73,6 +73,7 @@ def append(
     try:
         recordings = app.save(subject, *others, **options)
     except IntegrityError as error:
+        forget(read)  # the books may have appeared: the retry reads them
         if key is not None and key_taken(app, key):
             raise idempotency.DuplicateRequestError from error
         raise ConcurrencyConflictError("another change was saved first; reload and try again") from error
