@@ -8,6 +8,7 @@ exact point between one side's read and its append."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -86,3 +87,23 @@ def test_a_close_whose_balances_went_stale_meanwhile_recomputes_them(
     books = closer.ledger.repository.get(books_id(household))
     assert isinstance(books, Books) and len(late) == 1
     assert books.closes[-1].balances[str(account)].amount == Decimal("70.00")  # not the stale 100.00
+
+
+def test_a_process_that_last_saw_no_books_learns_of_a_close_from_the_conflict(
+    two: tuple[Ledgers, Ledgers], database: str
+) -> None:
+    """Appends skip reading books a household never had (a 30 s memory); a close made by
+    another process meanwhile still stops a backdated change: the append's check under the
+    lock fails, the memory is dropped, and the retry reads the books."""
+    writer, closer = two
+    household = uuid.uuid4()
+    account = writer.open(household)
+    spent = writer.record(household, "expense", account, "10.00", date=dt.date(2026, 1, 15))
+    assert closed_periods.load_books(writer.ledger, household) is None  # remembered: no books
+    PeriodCommands(closer.ledger, database).close(household, JANUARY, None)
+    closed_periods._no_books[books_id(household)] = time.monotonic() + 30  # as another process would still
+    with pytest.raises(PeriodClosedError):
+        writer.transactions.edit(household, spent, EditTransaction(description="late"), None)
+    assert books_id(household) not in closed_periods._no_books  # forgotten on the conflict
+    stored = writer.ledger.repository.get(spent)
+    assert isinstance(stored, Transaction) and stored.description == ""
