@@ -129,6 +129,9 @@ class LedgerRecorder(PostgresApplicationRecorder):
         ids = [aggregate_id for aggregate_id in read if aggregate_id not in written]
         if not ids:
             return
+        # This hook runs before the library takes the lock for the insert: take it now (the
+        # second time is a no-op), so no append can commit between this check and ours.
+        self._lock_table(curs)
         curs.execute(self.select_versions, (ids,))
         now = {row["originator_id"]: row["version"] for row in curs.fetchall()}
         changed = [i for i in ids if now.get(i, 0) != read[i]]
