@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
+from eventsourcing.persistence import OperationalError as EventStoreOperationalError
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.exceptions.http_exceptions import NotAuthorizedException
@@ -149,6 +151,10 @@ EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     ValidationException: on_validation_error,
     HTTPException: on_http_error,
     StoreUnavailableError: on_store_unavailable,
+    # A connection lost or refused anywhere else (a read, a load, the idempotency store):
+    # the same clear 503, never a 500 (tests/reliability/test_connection_drops.py).
+    psycopg.OperationalError: on_store_unavailable,
+    EventStoreOperationalError: on_store_unavailable,
     UnknownPositionError: on_unknown_position,
     ProjectionLagError: on_lag,
     Exception: on_unexpected,

@@ -38,7 +38,7 @@ from tests.e2e.server import Server
 from tests.e2e.users import Member, authenticated, login, sign_up
 from tests.rabbit import virtual_host
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
 
 PEOPLE = 20
 

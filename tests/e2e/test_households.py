@@ -125,6 +125,7 @@ def test_a_removed_members_tokens_stop_working_at_once(server: Server, signup: S
         assert switch.status_code == 404
 
 
+@pytest.mark.reliability
 def test_admin_functions_are_403_for_others_and_work_for_admins(server: Server, signup: SignUp) -> None:
     plain, target = signup("Plain"), signup("Target")
     privileged = [

@@ -56,6 +56,7 @@ def test_a_household_opens_accounts_records_and_sees_correct_balances(client: ht
     assert as_of["balance"] == "2500.00"
 
 
+@pytest.mark.reliability
 def test_a_query_with_the_consistency_token_always_sees_the_write(client: httpx.Client) -> None:
     account = open_account(client, "Wallet")
     for n in range(1, 21):
@@ -103,6 +104,7 @@ BAD_BODIES = [
 ]
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize(("change", "why"), BAD_BODIES, ids=[why for _, why in BAD_BODIES])
 def test_bad_money_input_is_422_problem_json_and_records_nothing(
     client: httpx.Client, change: dict[str, Any], why: str
@@ -130,6 +132,7 @@ def test_without_a_token_a_request_is_401(server: Server) -> None:
     assert response.status_code == 401
 
 
+@pytest.mark.reliability
 def test_another_household_gets_404_everywhere_and_changes_nothing(
     server: Server, client: httpx.Client
 ) -> None:
@@ -204,6 +207,7 @@ def test_recategorise_moves_the_counter_posting(client: httpx.Client) -> None:
     assert client.get("/api/v1/transactions", params={"category": "food"}).json()["items"] == []
 
 
+@pytest.mark.reliability
 def test_openapi_documents_every_route_with_descriptions(server: Server) -> None:
     document = httpx.get(f"{server.url}/schema/openapi.json").json()
     operations = {

@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
 
 
 def test_a_retried_command_answers_identically_and_records_once(client: httpx.Client) -> None:

@@ -34,6 +34,7 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         drop_database(conninfo)
 
 
+@pytest.mark.reliability
 def test_interactive_docs_are_off_but_the_openapi_document_is_served(production: Server) -> None:
     root = httpx.get(f"{production.url}/schema")
     assert "html" not in root.headers.get("content-type", "")  # no interactive page
@@ -71,6 +72,7 @@ def test_cors_allows_only_the_configured_origins(production: Server) -> None:
     assert other.headers.get("access-control-allow-origin") != "https://evil.example"
 
 
+@pytest.mark.reliability
 def test_a_request_flood_gets_429_with_retry_after(production: Server) -> None:
     """Last in this module: it spends the address's budget of 40 requests a minute."""
     statuses = []

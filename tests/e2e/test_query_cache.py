@@ -60,6 +60,7 @@ def dashboard(client: httpx.Client, token: int) -> dict[str, Any]:
     return answer.json()  # type: ignore[no-any-return]
 
 
+@pytest.mark.reliability
 def test_answers_are_cached_per_tenant_and_never_older_than_the_token(
     server: Server,
     redis_client: redis.Redis,  # noqa: F811

@@ -77,6 +77,7 @@ def check_receipts(client: httpx.Client, stranger: Member) -> None:
     assert client.delete(f"/api/v1/transactions/{tid}/receipts/{sha}").status_code == 404
 
 
+@pytest.mark.reliability
 def test_receipts_on_the_folder_store(client: httpx.Client, signup: Callable[..., Member]) -> None:
     check_receipts(client, signup("Stranger"))
 

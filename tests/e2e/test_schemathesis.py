@@ -17,7 +17,7 @@ from tests.conftest import create_database, drop_database
 from tests.e2e.server import Server
 from tests.e2e.users import sign_up
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
 # Operations that would end the fuzzer's own session; each has its own tests.
 SESSION_ENDING = ["logout", "deleteUser", "changePassword", "suspendUser"]
 MIN_CASES = 2000

@@ -22,7 +22,7 @@ from tests.conftest import create_database, drop_database
 from tests.e2e.server import Server
 from tests.e2e.users import sign_up
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
 WORDS = ["coffee", "cocoa", "coach", "london", "lonely", "market", "mart", "rent", "rental", "fuel",
          "fuji", "books", "bookshop", "gym", "gift", "tax", "taxi", "water", "wages", "2026",
          "42"]  # fmt: skip

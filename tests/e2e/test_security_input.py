@@ -96,6 +96,7 @@ PROTECTED_ACCOUNT_FIELDS = {
 }
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize("field", list(PROTECTED_ACCOUNT_FIELDS))
 def test_a_protected_field_on_account_creation_is_422_and_opens_nothing(
     client: httpx.Client, accounts: dict[str, str], field: str
@@ -121,6 +122,7 @@ PROTECTED_USER_FIELDS = {
 }
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize("field", list(PROTECTED_USER_FIELDS))
 def test_a_protected_field_on_register_is_422_and_registers_nobody(
     server: Server, client: httpx.Client, accounts: dict[str, str], field: str
@@ -143,6 +145,7 @@ def test_a_protected_field_on_register_is_422_and_registers_nobody(
     assert (profile["role"], profile["email_verified"]) == ("user", False)
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize(
     ("field", "value"),
     [("role", "admin"), ("email_verified", True), ("email", "other@example.org"), ("status", "active"),
@@ -157,6 +160,7 @@ def test_a_protected_field_on_a_profile_update_is_422(
     )
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize(
     ("field", "value"),
     [("household_id", SOME_ID), ("user_id", SOME_ID), ("version", 3), ("recorded_at", "2020-01-01T00:00:00Z"),
@@ -205,6 +209,7 @@ BAD_MONEY: list[tuple[str, str, dict[str, Any]]] = [
 ]
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize(
     ("account", "change"), [(a, c) for _, a, c in BAD_MONEY], ids=[i for i, _, _ in BAD_MONEY]
 )
@@ -217,6 +222,7 @@ def test_bad_money_input_is_422_and_records_no_event(
     )
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize(
     "query", ["NaN", "Infinity", "1e3", "-1", "9" * 400, "1.2.3"], ids=lambda q: f"min_amount={q[:12]}"
 )
@@ -234,6 +240,7 @@ DUPLICATES = [
 ]  # fmt: skip
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize(
     ("path", "template"), [(p, t) for _, p, t in DUPLICATES], ids=[i for i, _, _ in DUPLICATES]
 )
@@ -251,6 +258,7 @@ def test_a_body_with_a_duplicate_key_is_422_and_records_no_event(
 # --- limits -------------------------------------------------------------------------------
 
 
+@pytest.mark.reliability
 def test_an_oversized_body_is_413_and_records_no_event(
     client: httpx.Client, accounts: dict[str, str]
 ) -> None:
@@ -287,6 +295,7 @@ BAD_PAGES = [
 ]
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize(
     ("path", "name", "value"), BAD_PAGES, ids=[f"{p}?{n}={v[:10]!r}" for p, n, v in BAD_PAGES]
 )
@@ -301,6 +310,7 @@ def test_a_huge_or_bad_page_request_is_4xx_not_5xx(
 # --- responses ------------------------------------------------------------------------------
 
 
+@pytest.mark.reliability
 def test_responses_carry_only_their_documented_fields(
     server: Server, client: httpx.Client, accounts: dict[str, str]
 ) -> None:

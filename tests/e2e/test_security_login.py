@@ -22,7 +22,7 @@ import pytest
 from tests.e2e.server import Server
 from tests.e2e.users import PASSWORD, Member, login
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
 
 WRONG = "not the right passphrase at all"
 PROBLEM = "application/problem+json"

@@ -31,7 +31,7 @@ from tests.conftest import create_database, drop_database
 from tests.e2e.server import Server
 from tests.e2e.users import PASSWORD, Member, login, sign_up
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
 
 SECRET = secrets.token_urlsafe(36)  # 48 characters, known to the tests only
 ACCOUNTS = "/api/v1/accounts"

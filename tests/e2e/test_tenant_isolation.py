@@ -14,7 +14,7 @@ import pytest
 from tests.e2e.server import Server
 from tests.e2e.users import Member
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
 
 # A valid body for each operation that takes one, so that validation passes and the
 # ownership check is what answers.

@@ -19,7 +19,7 @@ from commands.audit_chain import APP_ROLE_GRANTS
 from tests.conftest import ADMIN_URL
 from tests.integration.helpers import Books
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 SEQUENCE = "pg_get_serial_sequence('eventstore.fiscaflow_events', 'notification_id')"
 
 

@@ -26,6 +26,7 @@ def books(database: str) -> Iterator[Books]:
     books.close()
 
 
+@pytest.mark.reliability
 def test_concurrent_writers_on_one_aggregate_the_loser_gets_a_conflict(books: Books, database: str) -> None:
     household = uuid.uuid4()
     account_id = books.open(household)
@@ -51,6 +52,7 @@ def test_stale_if_match_gets_409_with_the_competing_change(books: Books) -> None
     assert books.ledger.repository.get(account_id).name == "Joint"
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize("processes", [1, 2])
 def test_double_spend_never_takes_a_guarded_account_below_zero(
     books: Books, database: str, processes: int
@@ -92,6 +94,7 @@ def test_double_spend_never_takes_a_guarded_account_below_zero(
     assert len(events) == 2 + succeeded  # opened, income, one PostingApplied per success
 
 
+@pytest.mark.reliability
 def test_the_events_table_refuses_update_delete_and_truncate(books: Books, database: str) -> None:
     books.open(uuid.uuid4())
     statements = [

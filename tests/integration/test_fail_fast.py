@@ -12,7 +12,7 @@ import pytest
 from commands.write_path import StoreUnavailableError
 from tests.integration.helpers import Books
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 LOCK_TIMEOUT = 1
 
 

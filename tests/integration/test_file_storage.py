@@ -67,6 +67,7 @@ def test_the_folder_store_keeps_keys_inside_its_folder(tmp_path: Path) -> None:
     assert not (tmp_path / "outside").exists()
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize(
     ("declared", "head", "ok"),
     [

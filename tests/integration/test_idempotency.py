@@ -20,7 +20,7 @@ from commands.messages import RecordTransaction
 from commands.write_path import Appended
 from tests.integration.helpers import Books
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
 
 @pytest.fixture

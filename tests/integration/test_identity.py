@@ -90,6 +90,7 @@ def test_a_deleted_users_email_can_register_again(database: str, tokens: TokenSe
     users.app.close()
 
 
+@pytest.mark.reliability
 def test_a_weaker_stored_hash_is_replaced_on_login(database: str, tokens: TokenService) -> None:
     users = users_on(database, tokens)
     weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
@@ -109,6 +110,7 @@ def test_a_weaker_stored_hash_is_replaced_on_login(database: str, tokens: TokenS
     users.app.close()
 
 
+@pytest.mark.reliability
 def test_wrong_password_unknown_email_and_suspended_user_fail_alike(
     database: str, tokens: TokenService
 ) -> None:
@@ -130,6 +132,7 @@ def test_wrong_password_unknown_email_and_suspended_user_fail_alike(
     users.app.close()
 
 
+@pytest.mark.reliability
 def test_refresh_rotation_reuse_revokes_the_family(database: str, tokens: TokenService) -> None:
     users = users_on(database, tokens)
     users.register(Register(email="rot@example.org", password=PASSWORD, display_name="Rot"))
@@ -145,6 +148,7 @@ def test_refresh_rotation_reuse_revokes_the_family(database: str, tokens: TokenS
     users.app.close()
 
 
+@pytest.mark.reliability
 def test_two_concurrent_refreshes_of_one_token_give_exactly_one_success(
     database: str, tokens: TokenService
 ) -> None:
@@ -171,6 +175,7 @@ def test_two_concurrent_refreshes_of_one_token_give_exactly_one_success(
     users.app.close()
 
 
+@pytest.mark.reliability
 def test_refresh_tokens_are_stored_only_as_hashes(database: str, tokens: TokenService) -> None:
     users = users_on(database, tokens)
     users.register(Register(email="hash@example.org", password=PASSWORD, display_name="Hash"))

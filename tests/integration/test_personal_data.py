@@ -43,6 +43,7 @@ def registered(email: str = "ana@example.org", name: str = "Ana Canary") -> tupl
     return user, user.collect_events()[0]
 
 
+@pytest.mark.reliability
 def test_personal_fields_are_ciphertext_in_the_store_and_plain_when_read(
     keys: KeyRing, database: str
 ) -> None:
@@ -58,6 +59,7 @@ def test_personal_fields_are_ciphertext_in_the_store_and_plain_when_read(
     assert (read.email, read.display_name) == ("ana@example.org", "Ana Canary")  # type: ignore[attr-defined]
 
 
+@pytest.mark.reliability
 def test_erasing_the_subject_masks_only_its_fields(keys: KeyRing, database: str) -> None:
     ana, ana_event = registered("ana@example.org", "Ana")
     bob, bob_event = registered("bob@example.org", "Bob")
@@ -76,6 +78,7 @@ def test_erasing_the_subject_masks_only_its_fields(keys: KeyRing, database: str)
     assert bob_read.role == "user" and bob_read.originator_id == bob.id  # type: ignore[attr-defined]
 
 
+@pytest.mark.reliability
 def test_the_writer_forgets_erased_keys_at_once(keys: KeyRing) -> None:
     user, event = registered()
     mapper = writer(keys)

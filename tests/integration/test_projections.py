@@ -182,6 +182,7 @@ def books(database: str) -> Iterator[Books]:
     books.close()
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize("name", sorted(PROJECTIONS))
 def test_a_projector_stopped_mid_stream_and_restarted_equals_a_full_rebuild(
     books: Books, database: str, name: str
@@ -220,6 +221,7 @@ class CrashingProjection(AccountsProjection):
         super().apply(event, curs)
 
 
+@pytest.mark.reliability
 def test_a_crash_mid_batch_applies_nothing_twice(books: Books, database: str) -> None:
     fill(books, seed=3, count=30)
     crashing = ProjectionRunner(CrashingProjection, database, batch_size=1000)
@@ -235,6 +237,7 @@ def test_a_crash_mid_batch_applies_nothing_twice(books: Books, database: str) ->
     )
 
 
+@pytest.mark.reliability
 def test_two_runners_of_one_projection_never_apply_an_event_twice(books: Books, database: str) -> None:
     fill(books, seed=11, count=80)
     runners = [ProjectionRunner(AccountsProjection, database, batch_size=7) for _ in range(2)]

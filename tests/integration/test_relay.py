@@ -88,6 +88,7 @@ def relayed_to_head(database: str) -> bool:
     return row is not None and row[0] == row[1]
 
 
+@pytest.mark.reliability
 def test_every_event_arrives_through_kills_and_dropped_connections(
     database: str, broker: tuple[str, str]
 ) -> None:
@@ -142,6 +143,7 @@ def test_every_event_arrives_through_kills_and_dropped_connections(
     assert positions == sorted(positions)
 
 
+@pytest.mark.reliability
 def test_a_poison_message_is_dead_lettered_and_the_consumer_goes_on(
     database: str, broker: tuple[str, str]
 ) -> None:
@@ -166,6 +168,7 @@ def test_a_poison_message_is_dead_lettered_and_the_consumer_goes_on(
     assert dead is not None and dead.body == b"{not json"
 
 
+@pytest.mark.reliability
 def test_postgres_seen_applies_each_event_once_across_a_full_republish(
     database: str, broker: tuple[str, str]
 ) -> None:

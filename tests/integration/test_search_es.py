@@ -29,7 +29,7 @@ from queries.transactions import TransactionFilter
 from tests.conftest import service_missing
 from tests.integration.helpers import Books
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 URL = os.environ.get("ELASTICSEARCH_URL")
 WORDS = ["coffee", "cocoa", "london", "market", "rent", "fuel", "gym", "gift", "taxi", "water"]
 

@@ -104,6 +104,7 @@ def random_filter(rng: random.Random, truth: list[dict[str, Any]]) -> Transactio
     )
 
 
+@pytest.mark.reliability
 def test_random_filters_match_the_oracle_and_pages_tile_the_result(
     world: tuple[ReadStore, uuid.UUID, list[dict[str, Any]]],
 ) -> None:
@@ -128,6 +129,7 @@ def test_random_filters_match_the_oracle_and_pages_tile_the_result(
     assert non_empty >= 40, f"only {non_empty} of 200 cases found anything: the test would prove little"
 
 
+@pytest.mark.reliability
 def test_another_household_sees_nothing(world: tuple[ReadStore, uuid.UUID, list[dict[str, Any]]]) -> None:
     store, _, _ = world
     assert list_transactions(store, uuid.uuid4(), TransactionFilter(), 500).items == []

@@ -13,6 +13,7 @@ JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMiLCJ0eXAiOiJhY2Nlc3MifQ.c2lnbmF0dXJlL
 REFRESH = "Qm9vX3Zh3kLr8TqP1xZs7YwN2cJd5HfGa0ObUe4Ii6M"  # like secrets.token_urlsafe(32)
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize(
     ("text", "masked"),
     [

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from api.app import create_app
 from ops.settings import Settings
 
 UNDOCUMENTED_BY_DESIGN = {"OPTIONS", "HEAD"}
 
 
+@pytest.mark.reliability
 def test_every_route_is_in_the_openapi_document() -> None:
     settings = Settings(jwt_secret="unit-test-secret-0123456789-abcdefghijklmnop")
     app = create_app(settings, conninfo="postgresql://unused@127.0.0.1:1/unused")  # not started

@@ -75,6 +75,7 @@ def test_the_text_of_an_amount_parses_back_to_it(value: Money) -> None:
     assert Money.of(value.amount, value.currency) == value
 
 
+@pytest.mark.reliability
 @PROPERTY_SETTINGS
 @given(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(CURRENCIES))
 def test_floats_are_always_refused(amount: float, currency: str) -> None:
@@ -82,6 +83,7 @@ def test_floats_are_always_refused(amount: float, currency: str) -> None:
         Money.of(amount, currency)  # type: ignore[arg-type]
 
 
+@pytest.mark.reliability
 @PROPERTY_SETTINGS
 @given(st.integers(min_value=1, max_value=10**12).filter(lambda n: n % 10 != 0), st.sampled_from(CURRENCIES))
 def test_one_decimal_too_many_is_always_refused(minor: int, currency: str) -> None:
@@ -521,7 +523,7 @@ class LedgerMachine(RuleBasedStateMachine):
 LedgerMachine.TestCase.settings = settings(
     max_examples=100, stateful_step_count=40, deadline=None, database=None
 )
-TestLedgerMachine = LedgerMachine.TestCase
+TestLedgerMachine = pytest.mark.reliability(LedgerMachine.TestCase)
 
 
 def test_the_model_predicts_a_cancel_refused_by_the_minimum() -> None:

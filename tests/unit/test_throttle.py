@@ -15,6 +15,7 @@ async def fail(store: MemoryStore, email: str, address: str, times: int) -> None
         await throttle.failed(store, email, address)
 
 
+@pytest.mark.reliability
 def test_an_account_backs_off_from_its_tenth_failure_whatever_the_address() -> None:
     async def scenario() -> None:
         store = MemoryStore()
@@ -31,6 +32,7 @@ def test_an_account_backs_off_from_its_tenth_failure_whatever_the_address() -> N
     asyncio.run(scenario())
 
 
+@pytest.mark.reliability
 def test_an_address_that_fails_across_many_accounts_backs_off() -> None:
     async def scenario() -> None:
         store = MemoryStore()
