@@ -136,7 +136,8 @@ def serve(
     """Serve the HTTP API (and, unless FISCAFLOW_RUN_PROJECTORS=false, the projectors).
 
     Ctrl-C or SIGTERM finishes in-flight requests, stops the projectors after their
-    current batch and stops the embedded PostgreSQL."""
+    current event and stops the embedded PostgreSQL."""
+    import structlog
     import uvicorn
 
     from api.app import create_app
@@ -147,6 +148,8 @@ def serve(
     configure_logging(settings.mode, settings.log_level)
     telemetry = configure("fiscaflow-api")  # before any connection: psycopg is traced
     with database(settings) as conninfo:
+        # The server is no job: its requests log their own correlation id and no command.
+        structlog.contextvars.unbind_contextvars("command", "correlation_id")
         # uvicorn re-raises the signal that stopped it once it has drained; a handler of
         # our own turns that into a normal return, so the embedded PostgreSQL is stopped.
         for sig in (signal.SIGINT, signal.SIGTERM):
