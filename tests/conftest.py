@@ -24,12 +24,18 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
 
 
-def service_missing(message: str) -> NoReturn:
-    """A service a test needs cannot be reached: a failure in CI, a loud skip elsewhere."""
+def service_missing(message: str, declared_by: str | None = None) -> NoReturn:
+    """A service a test needs cannot be reached: a failure in CI, a loud skip elsewhere.
+
+    ``declared_by`` names a variable with which a machine says why it cannot have the
+    service at all (``.ci/run`` sets them for Elasticsearch and Docker, which cannot run on
+    the CI machine): then it is a loud skip under CI too, with that reason."""
+    reason = os.environ.get(declared_by, "").strip() if declared_by else ""
+    if reason:
+        pytest.skip(f"LOUD SKIP: {message}: {reason}")
     if in_ci():
         pytest.fail(message)
-    else:
-        pytest.skip(f"LOUD SKIP (fails under CI): {message}")
+    pytest.skip(f"LOUD SKIP (fails under CI): {message}")
 
 
 def create_database() -> str:

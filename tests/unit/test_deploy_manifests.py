@@ -24,10 +24,12 @@ from api.app import create_app
 from ops.cli import app as cli_app
 from ops.settings import SETTINGS, Settings
 from projections.registry import PROJECTIONS
+from tests.conftest import service_missing
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose.yaml"
 DOCKERFILE = ROOT / "ops" / "Dockerfile"
+NO_DOCKER = "FISCAFLOW_TEST_NO_DOCKER"  # .ci/run: no Docker engine can run on the CI machine
 K8S = ROOT / "ops" / "k8s"
 
 # The standard OpenTelemetry variables our processes may get besides our settings: those
@@ -143,10 +145,10 @@ def probe_path(url_or_path: str) -> str:
 
 def test_compose_is_valid_for_docker_compose() -> None:
     if shutil.which("docker") is None:
-        pytest.skip("no docker on PATH: compose.yaml is only parsed and checked below")
+        service_missing("no docker on PATH to validate compose.yaml", declared_by=NO_DOCKER)
     version = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
     if version.returncode != 0:
-        pytest.skip("docker has no compose plugin: compose.yaml is only parsed and checked below")
+        service_missing("docker has no compose plugin to validate compose.yaml", declared_by=NO_DOCKER)
     required = set(re.findall(r"(?<!\$)\$\{(\w+):\?", COMPOSE.read_text()))
     env = {**os.environ, **dict.fromkeys(required, "x1y2z3w4v5u6t7s8r9q0p1o2n3m4l5k6")}
     command = ["docker", "compose", "-f", str(COMPOSE), "config", "-q"]
@@ -331,7 +333,7 @@ def test_kustomization_lists_every_manifest() -> None:
 
 def test_kustomization_builds() -> None:
     if shutil.which("kubectl") is None:
-        pytest.skip("no kubectl on PATH: the kustomization is checked as YAML only")
+        service_missing("no kubectl on PATH to build the kustomization")
     built = subprocess.run(["kubectl", "kustomize", str(K8S)], capture_output=True, text=True, check=False)
     assert built.returncode == 0, built.stderr
 

@@ -24,3 +24,15 @@ def test_outside_ci_a_missing_service_is_a_loud_skip(
         monkeypatch.setenv("CI", value)
     with pytest.raises(pytest.skip.Exception, match="LOUD SKIP"):
         service_missing("Redis at nowhere is not reachable")
+
+
+def test_a_machine_that_declares_why_it_has_no_service_skips_loudly_even_under_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("FISCAFLOW_TEST_NO_THING", "no Thing can run here")
+    with pytest.raises(pytest.skip.Exception, match=r"LOUD SKIP: .*: no Thing can run here"):
+        service_missing("Thing is not reachable", declared_by="FISCAFLOW_TEST_NO_THING")
+    monkeypatch.setenv("FISCAFLOW_TEST_NO_THING", "")  # declared empty: no reason, so it fails
+    with pytest.raises(pytest.fail.Exception, match="not reachable"):
+        service_missing("Thing is not reachable", declared_by="FISCAFLOW_TEST_NO_THING")
