@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from litestar import Request
 from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -21,8 +22,10 @@ from litestar.middleware.authentication import AuthenticationResult
 from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 from litestar.stores.base import Store
 
+from api.responses import Accepted
 from commands.personal_tokens import PREFIX
 from commands.tokens import ACCESS_TTL, ALGORITHM, AUDIENCE, ISSUER, REQUIRED_CLAIMS
+from commands.write_path import Appended
 from ledger.errors import ForbiddenError
 from ledger.household import HouseholdRole
 from ledger.user import GlobalRole
@@ -121,6 +124,13 @@ async def revoke_access(store: Store, user_id: UUID) -> None:
     """Every access token of this user issued until now is refused from now on."""
     now_ms = int(time.time() * 1000)
     await store.set(f"revoked-before:{user_id}", str(now_ms), expires_in=int(ACCESS_TTL.total_seconds()) + 60)
+
+
+async def sessions_ended(request: Request[Any, Any, Any], user_id: UUID, result: Appended) -> Accepted:
+    """The answer of a command that ends a user's sessions (deletion, erasure, suspension,
+    a changed or removed membership): their access tokens are refused from now on."""
+    await revoke_access(request.app.stores.get("auth"), user_id)
+    return Accepted(id=result.id, version=result.version, consistency_token=result.position)
 
 
 class BearerAuthenticationMiddleware(JWTAuthenticationMiddleware):

@@ -11,7 +11,7 @@ from litestar.concurrency import sync_to_thread
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
-from api.auth import Principal, revoke_access
+from api.auth import Principal, sessions_ended
 from api.consistency import TokenHeader, TokenQuery, read_after
 from api.responses import Accepted, accepted, command, query
 from api.services import Services
@@ -114,8 +114,7 @@ class HouseholdController(Controller):
         The member's sessions end, since their tokens carry the old role."""
         change = services.households.change_member_role
         result = await sync_to_thread(change, me.user_id, household_id, user_id, data)
-        await revoke_access(request.app.stores.get("auth"), user_id)
-        return Accepted(id=result.id, version=result.version, consistency_token=result.position)
+        return await sessions_ended(request, user_id, result)
 
     @command(delete, "/{household_id:uuid}/members/{user_id:uuid}", "removeMember", blocking=False)
     async def remove_member(
@@ -128,5 +127,4 @@ class HouseholdController(Controller):
     ) -> Accepted:
         """Remove a member (family_owner), or leave yourself. Their sessions end."""
         result = await sync_to_thread(services.households.remove_member, me.user_id, household_id, user_id)
-        await revoke_access(request.app.stores.get("auth"), user_id)
-        return Accepted(id=result.id, version=result.version, consistency_token=result.position)
+        return await sessions_ended(request, user_id, result)

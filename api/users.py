@@ -17,7 +17,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api import throttle
-from api.auth import Principal, deny_token, revoke_access
+from api.auth import Principal, deny_token, revoke_access, sessions_ended
 from api.consistency import TokenHeader, TokenQuery, read_after
 from api.responses import Accepted, accepted, command, query
 from api.services import Services
@@ -365,8 +365,7 @@ class UserController(Controller):
     ) -> Accepted:
         """Delete your own user (or, as an admin, anyone's). Its email becomes free again."""
         result = await sync_to_thread(services.users.delete, me.user_id, me.role, user_id)
-        await revoke_access(request.app.stores.get("auth"), user_id)
-        return Accepted(id=result.id, version=result.version, consistency_token=result.position)
+        return await sessions_ended(request, user_id, result)
 
     @command(post, "/{user_id:uuid}/erasure", "eraseUser", blocking=False)
     async def erase_user(
@@ -381,8 +380,7 @@ class UserController(Controller):
         and login details then read as "[erased]" everywhere, for ever; their amounts and the
         event log's hashes stay. Repeating it is harmless."""
         result = await sync_to_thread(services.users.erase, me.user_id, me.role, user_id)
-        await revoke_access(request.app.stores.get("auth"), user_id)
-        return Accepted(id=result.id, version=result.version, consistency_token=result.position)
+        return await sessions_ended(request, user_id, result)
 
     @query("/", "listUsers")
     def list_users(
@@ -418,8 +416,7 @@ class UserController(Controller):
     ) -> Accepted:
         """Suspend a user (admins only): every session ends, logins are refused."""
         result = await sync_to_thread(services.users.suspend, me.role, me.user_id, user_id, data.reason)
-        await revoke_access(request.app.stores.get("auth"), user_id)
-        return Accepted(id=result.id, version=result.version, consistency_token=result.position)
+        return await sessions_ended(request, user_id, result)
 
     @command(post, "/{user_id:uuid}/reinstate", "reinstateUser")
     def reinstate(
