@@ -15,7 +15,6 @@ import hashlib
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from projections.relay.consumer import EventConsumer, MemorySeen, event_queue
 from tests.conftest import create_database, drop_database
 from tests.e2e.server import Server
 from tests.e2e.users import Member, authenticated, login, sign_up
-from tests.rabbit import virtual_host
+from tests.rabbit import relayed, virtual_host
 
 pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
 
@@ -92,18 +91,7 @@ def balances(conninfo: str) -> dict[str, str]:
 
 def published(conninfo: str, url: str, queue: Any) -> list[str]:
     """What the server's relay has published to RabbitMQ so far (all of the log), as text."""
-    deadline = time.monotonic() + 60
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            row = conn.execute(
-                f"SELECT (SELECT max(notification_id) FROM {EVENTS_TABLE})"
-                " <= (SELECT position FROM relay.tracking WHERE name = 'rabbitmq')"
-            ).fetchone()
-            if row and row[0]:
-                break
-            time.sleep(0.2)
-        else:
-            raise AssertionError("the relay did not catch up in 60 s")
+    relayed(conninfo)
     arrived: list[str] = []
     with Connection(url) as conn:
         EventConsumer(conn, queue, lambda event, _: arrived.append(repr(event)), MemorySeen()).drain(idle=1.0)

@@ -4,12 +4,9 @@ relay published to RabbitMQ for each of them (AMQP property and JSON body)."""
 
 from __future__ import annotations
 
-import json
 import secrets
-import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psycopg
@@ -22,34 +19,9 @@ from tests.conftest import create_database, drop_database
 from tests.e2e.server import Server
 from tests.e2e.users import PASSWORD, authenticated, login
 from tests.logs import json_lines
-from tests.rabbit import virtual_host
+from tests.rabbit import received, relayed, virtual_host
 
 pytestmark = pytest.mark.e2e
-
-
-def relayed(conninfo: str, timeout: float = 60.0) -> None:
-    """Wait until the server's relay has published every stored event."""
-    deadline = time.monotonic() + timeout
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            row = conn.execute(
-                f"SELECT (SELECT max(notification_id) FROM {EVENTS_TABLE})"
-                " <= (SELECT position FROM relay.tracking WHERE name = 'rabbitmq')"
-            ).fetchone()
-            if row and row[0]:
-                return
-            time.sleep(0.2)
-    raise AssertionError(f"the relay did not catch up in {timeout} s")
-
-
-def received(url: str, queue: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """Every message waiting in the queue: its JSON body and its AMQP properties."""
-    messages = []
-    with Connection(url) as conn:
-        bound = queue(conn.default_channel)
-        while (message := bound.get(no_ack=True)) is not None:
-            messages.append((json.loads(message.body), dict(message.properties)))
-    return messages
 
 
 def test_a_request_id_reaches_the_log_the_events_and_the_published_messages(tmp_path: Path) -> None:

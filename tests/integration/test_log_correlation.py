@@ -4,7 +4,6 @@ projector applying it, including the error logged when the projector fails on it
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -25,7 +24,7 @@ from projections.relay.publisher import Relay
 from projections.supervisor import Supervisor
 from tests.integration.helpers import Books
 from tests.logs import captured, json_lines
-from tests.rabbit import virtual_host
+from tests.rabbit import received, virtual_host
 
 pytestmark = pytest.mark.integration
 
@@ -59,16 +58,6 @@ def history(database: str, tag: str) -> None:
             books.record(household, "income", account, "12.34")
     finally:
         books.close()
-
-
-def received(url: str, queue: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """Every message waiting in the queue: its JSON body and its AMQP properties."""
-    messages = []
-    with Connection(url) as conn:
-        bound = queue(conn.default_channel)
-        while (message := bound.get(no_ack=True)) is not None:
-            messages.append((json.loads(message.body), dict(message.properties)))
-    return messages
 
 
 def test_the_relay_publishes_the_correlation_id_and_command_of_each_event(database: str) -> None:
