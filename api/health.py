@@ -9,8 +9,8 @@ from litestar import Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 
 from api.services import Services
-from projections.registry import PROJECTIONS
-from queries.consistency import head, lag, positions
+from api.telemetry import read_model_lags
+from queries.consistency import head
 
 
 @get("/health", operation_id="health", tags=["probes"], sync_to_thread=False)
@@ -31,11 +31,9 @@ def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     read model is within the lag budget (FISCAFLOW_READY_MAX_LAG seconds: the age of the
     oldest event it has not applied). Shows each read model's lag in events and seconds."""
     services: Services = request.app.state.services
-    schemas = {name: projection.default_schema() for name, projection in PROJECTIONS.items()}
     try:
         latest = head(services.reads)
-        tracked = positions(services.reads, tuple(schemas.values()))
-        lags = {name: lag(services.reads, tracked[schema]) for name, schema in schemas.items()}
+        lags = read_model_lags(services.reads)
     except Exception as error:  # any database failure means not ready
         return Response({"status": "unavailable", "reason": type(error).__name__}, status_code=503)
     failing = {}

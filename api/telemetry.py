@@ -4,6 +4,7 @@ OpenTelemetry plugin as ``http.server.duration``). See ops/telemetry.py for the 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ops.telemetry import configured
 from projections.registry import PROJECTIONS
-from queries.consistency import lag, positions, relay_position
+from queries.consistency import lags, positions, relay_position
 from queries.db import ReadStore
 
 COMMAND_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -49,21 +50,31 @@ def count_command(scope: Scope, status: int) -> None:
     commands.add(1, {"command": name, "outcome": outcome(status)})
 
 
+def read_model_lags(reads: ReadStore, relay: bool = False) -> dict[str, tuple[int, float]]:
+    """Each projection's lag (and the relay's, if asked and it has run), in a few queries."""
+    schemas = {name: projection.default_schema() for name, projection in PROJECTIONS.items()}
+    tracked = positions(reads, tuple(schemas.values()))
+    readers = {name: tracked[schema] for name, schema in schemas.items()}
+    relayed = relay_position(reads) if relay else None
+    if relayed is not None:
+        readers["relay"] = relayed
+    return lags(reads, readers)
+
+
 def observe_lag(reads: ReadStore) -> None:
     """Gauges of how far each projection and the relay are behind the event store, read
-    from the database when the metrics are collected (a scrape, an export)."""
-    schemas = {name: projection.default_schema() for name, projection in PROJECTIONS.items()}
+    from the database once per collection of the metrics (a scrape, an export)."""
+    last: list[tuple[float, dict[str, tuple[int, float]]]] = []
 
     def readers() -> dict[str, tuple[int, float]]:
+        if last and time.monotonic() - last[0][0] < 1.0:  # both gauges of one collection
+            return last[0][1]
         try:
-            tracked = positions(reads, tuple(schemas.values()))
-            found = {name: lag(reads, tracked[schema]) for name, schema in schemas.items()}
-            relayed = relay_position(reads)
-            if relayed is not None:
-                found["relay"] = lag(reads, relayed)
-            return found
+            found = read_model_lags(reads, relay=True)
         except Exception:  # a failing database must not fail the scrape: /ready says it
-            return {}
+            found = {}
+        last[:] = [(time.monotonic(), found)]
+        return found
 
     def events(options: CallbackOptions) -> Iterable[Observation]:
         return [Observation(n, {"reader": name}) for name, (n, _) in readers().items()]

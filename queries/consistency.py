@@ -52,20 +52,27 @@ def wait_for(store: ReadStore, schemas: tuple[str, ...], token: int | None, time
         time.sleep(POLL_SECONDS)
 
 
-def lag(store: ReadStore, position: int) -> tuple[int, float]:
-    """How far behind the head a reader at ``position`` is: in events, and in seconds (the
-    age of the oldest event it has not read yet; 0 when it is caught up)."""
+def lags(store: ReadStore, readers: dict[str, int]) -> dict[str, tuple[int, float]]:
+    """How far behind the head each reader (name -> its position) is, in one round trip:
+    in events, and in seconds (the age of the oldest event it has not read yet; 0 when it
+    is caught up)."""
+    names = list(readers)
     with store.cursor() as curs:
         curs.execute(
-            "SELECT (SELECT coalesce(max(notification_id), 0) FROM eventstore.fiscaflow_events) AS head,"
-            " (SELECT extract(epoch FROM now() - recorded_at) FROM eventstore.fiscaflow_events"
-            "  WHERE notification_id > %s ORDER BY notification_id LIMIT 1) AS age",
-            (position,),
+            "SELECT r.name, greatest(h.head - r.position, 0) AS events,"
+            " coalesce((SELECT extract(epoch FROM now() - e.recorded_at)"
+            "  FROM eventstore.fiscaflow_events e WHERE e.notification_id > r.position"
+            "  ORDER BY e.notification_id LIMIT 1), 0) AS age"
+            " FROM unnest(%s::text[], %s::bigint[]) AS r(name, position),"
+            " (SELECT coalesce(max(notification_id), 0) AS head FROM eventstore.fiscaflow_events) AS h",
+            (names, [readers[name] for name in names]),
         )
-        row = curs.fetchone()
-    if row is None:
-        return 0, 0.0
-    return max(int(row["head"]) - position, 0), float(row["age"] or 0.0)
+        return {row["name"]: (int(row["events"]), float(row["age"])) for row in curs.fetchall()}
+
+
+def lag(store: ReadStore, position: int) -> tuple[int, float]:
+    """How far behind the head a reader at ``position`` is (see ``lags``)."""
+    return lags(store, {"reader": position})["reader"]
 
 
 def relay_position(store: ReadStore) -> int | None:
