@@ -132,6 +132,14 @@ def write_side(settings: Settings, *read_models: str) -> Iterator[tuple[Any, Any
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="API processes on the port (one process uses about one core). Above 1 needs "
+            "REDIS_URL; projectors and periodic work then run once, in the supervising process.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (and, unless FISCAFLOW_RUN_PROJECTORS=false, the projectors).
 
@@ -142,9 +150,15 @@ def serve(
 
     from api.app import create_app
     from ops.logs import configure_logging
+    from ops.serving import NeedsRedisError, check_processes, serve_processes
     from ops.telemetry import configure
 
     settings = with_development_secret(load_settings())
+    try:
+        check_processes(settings, processes)
+    except NeedsRedisError as error:
+        console.print(f"[red]configuration error:[/red] {error}")
+        raise typer.Exit(2) from None
     configure_logging(settings.mode, settings.log_level)
     telemetry = configure("fiscaflow-api")  # before any connection: psycopg is traced
     with database(settings) as conninfo:
@@ -156,9 +170,12 @@ def serve(
             signal.signal(sig, lambda *_: None)
         # Our own access log (api/requests.py) leaves out query strings; uvicorn's would not.
         # log_config=None: uvicorn's loggers go through ops/logs.py like every other one.
-        application = create_app(settings, conninfo)
         level = settings.log_level.lower()
-        uvicorn.run(application, host=host, port=port, log_level=level, access_log=False, log_config=None)
+        if processes > 1:
+            serve_processes(settings, conninfo, host, port, processes, level)
+        else:
+            application = create_app(settings, conninfo)
+            uvicorn.run(application, host=host, port=port, log_level=level, access_log=False, log_config=None)
     if telemetry is not None:
         telemetry.shutdown()  # the last spans and metrics go out
     logging.getLogger("fiscaflow.serve").info("stopped")  # a log line: JSON in production

@@ -22,15 +22,16 @@ def free_port() -> int:
 class Server:
     """A `fiscaflow serve` process; stop() sends SIGTERM and waits for a clean exit."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, *args: str, unset: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log
         self.conninfo = env.get("DATABASE_URL", "")
-        environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | env
+        drop = {"DATABASE_URL", *unset}
+        environment = {k: v for k, v in os.environ.items() if k not in drop} | env
         self.log = log.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ops", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "ops", "serve", "--port", str(self.port), *args],
             env=environment,
             stdout=self.log,
             stderr=subprocess.STDOUT,

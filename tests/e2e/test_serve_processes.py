@@ -1,0 +1,113 @@
+"""`fiscaflow serve --processes N`: several API processes on one port, sharing what must be
+shared (the development JWT secret, the token deny-list in Redis), with the projectors
+running once, in the supervising process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil  # type: ignore[import-untyped]
+import pytest
+import redis
+
+from tests.conftest import create_database, drop_database, service_missing
+from tests.e2e.server import Server
+from tests.e2e.users import sign_up
+
+pytestmark = pytest.mark.e2e
+REDIS_URL = os.environ.get("FISCAFLOW_TEST_REDIS_URL_PROCESSES", "redis://127.0.0.1:6379/6")
+TOKEN = "X-Consistency-Token"
+
+
+@pytest.fixture
+def redis_db() -> Iterator[str]:
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError as error:
+        service_missing(f"Redis at {REDIS_URL} is not reachable: {error}")
+    client.flushdb()  # our own database index only
+    yield REDIS_URL
+    client.flushdb()
+    client.close()
+
+
+def cpu(process: psutil.Process) -> float:
+    return float(sum(process.cpu_times()[:2]))
+
+
+def fresh(url: str, token: str, method: str, path: str, **kwargs: object) -> httpx.Response:
+    """A request on a new connection: the kernel hands it to any of the API processes."""
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+        return client.request(method, path, **kwargs)  # type: ignore[arg-type]
+
+
+def test_more_than_one_process_needs_redis(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"} | {
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",
+        "FISCAFLOW_HOME": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "ops", "serve", "--processes", "2"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "needs REDIS_URL" in " ".join(done.stderr.split()), done.stderr
+
+
+def test_two_api_processes_share_tokens_and_revocations(redis_db: str, tmp_path: Path) -> None:
+    conninfo = create_database()
+    # No FISCAFLOW_JWT_SECRET: the development secret must reach both processes.
+    env = {"DATABASE_URL": conninfo, "REDIS_URL": redis_db, "FISCAFLOW_MODE": "development",
+           "FISCAFLOW_HOME": str(tmp_path / "home"), "FISCAFLOW_RATE_LIMIT": "100000"}  # fmt: skip
+    workers: list[psutil.Process] = []
+    try:
+        server = Server(env, tmp_path / "server.log", "--processes", "2", unset=("FISCAFLOW_JWT_SECRET",))
+        try:
+            supervisor = psutil.Process(server.process.pid)
+            workers += [
+                p for p in supervisor.children(recursive=True) if "spawn_main" in " ".join(p.cmdline())
+            ]
+            assert len(workers) == 2, [p.cmdline() for p in supervisor.children(recursive=True)]
+
+            member = sign_up(server.url)
+            token = member.access_token
+            opened = fresh(
+                server.url, token, "POST", "/api/v1/accounts", json={"name": "Checking", "currency": "EUR"}
+            )
+            assert opened.status_code == 201, opened.text
+            account = opened.json()["id"]
+            before = [cpu(w) for w in workers]
+            body = {"kind": "income", "account_id": account, "amount": "1.00",
+                    "date": dt.date.today().isoformat(), "description": "salary"}  # fmt: skip
+            recorded = 0
+            # Each command on a new connection, until both processes have served some (bounded).
+            while recorded < 200 and (
+                recorded < 20 or min(cpu(w) - b for w, b in zip(workers, before, strict=True)) < 0.05
+            ):
+                answer = fresh(server.url, token, "POST", "/api/v1/transactions", json=body)
+                assert answer.status_code == 201, answer.text  # the token is good in either process
+                recorded += 1
+            busy = [round(cpu(w) - b, 2) for w, b in zip(workers, before, strict=True)]
+            assert min(busy) >= 0.05, f"one process served nothing in {recorded} commands: {busy}"
+
+            # The projectors run once, in the supervisor: the read model catches up.
+            seen = fresh(server.url, token, "GET", f"/api/v1/accounts/{account}",
+                         params={"after": answer.headers[TOKEN]})  # fmt: skip
+            assert seen.status_code == 200 and seen.json()["balance"] == f"{recorded}.00", seen.text
+
+            # A logout in one process is a logout in every one.
+            assert fresh(server.url, token, "POST", "/api/v1/users/logout", json={}).status_code == 200
+            refused = [fresh(server.url, token, "GET", "/api/v1/accounts").status_code for _ in range(20)]
+            assert refused == [401] * 20
+        finally:
+            assert server.stop() == 0
+            assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
+    finally:
+        drop_database(conninfo)
