@@ -38,6 +38,7 @@ class CpuShares:
     whole machine."""
 
     server_pid: int | None = None
+    include_children: bool = False  # the server's child processes too (several API processes)
     began: dict[str, float] = field(default_factory=dict)
 
     def _now(self) -> dict[str, float]:
@@ -48,8 +49,9 @@ class CpuShares:
             "machine": _busy(psutil.cpu_times()),
         }
         if self.server_pid is not None:
-            times = psutil.Process(self.server_pid).cpu_times()
-            now["server"] = times.user + times.system
+            server = psutil.Process(self.server_pid)
+            processes = [server, *(server.children(recursive=True) if self.include_children else [])]
+            now["server"] = sum(sum(p.cpu_times()[:2]) for p in processes)
         return now
 
     def start(self) -> None:

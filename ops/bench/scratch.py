@@ -104,12 +104,12 @@ class Served:
 
 
 @contextmanager
-def api_server(conninfo: str) -> Iterator[Served]:
+def api_server(conninfo: str, processes: int = 1) -> Iterator[Served]:
     """`fiscaflow serve` on a free port of the loopback, once it answers /health."""
     import httpx
 
     port = free_port()
-    child = Child(conninfo, "serve", "--port", str(port))
+    child = Child(conninfo, "serve", "--port", str(port), "--processes", str(processes))
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
