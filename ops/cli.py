@@ -170,15 +170,18 @@ def serve(
             signal.signal(sig, lambda *_: None)
         # Our own access log (api/requests.py) leaves out query strings; uvicorn's would not.
         # log_config=None: uvicorn's loggers go through ops/logs.py like every other one.
-        level = settings.log_level.lower()
-        if processes > 1:
-            serve_processes(settings, conninfo, host, port, processes, level)
+        status = 0
+        if processes > 1:  # a supervisor of API processes (ops/serving.py)
+            status = serve_processes(settings, conninfo, host, port, processes)
         else:
             application = create_app(settings, conninfo)
+            level = settings.log_level.lower()
             uvicorn.run(application, host=host, port=port, log_level=level, access_log=False, log_config=None)
     if telemetry is not None:
         telemetry.shutdown()  # the last spans and metrics go out
     logging.getLogger("fiscaflow.serve").info("stopped")  # a log line: JSON in production
+    if status:
+        raise typer.Exit(status)
 
 
 @app.command("project")

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +44,10 @@ def cpu(process: psutil.Process) -> float:
     return float(sum(process.cpu_times()[:2]))
 
 
+def api_processes(supervisor: psutil.Process) -> list[psutil.Process]:
+    return [p for p in supervisor.children(recursive=True) if "ops.serving" in p.cmdline()]
+
+
 def fresh(url: str, token: str, method: str, path: str, **kwargs: object) -> httpx.Response:
     """A request on a new connection: the kernel hands it to any of the API processes."""
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
@@ -71,9 +77,7 @@ def test_two_api_processes_share_tokens_and_revocations(redis_db: str, tmp_path:
         server = Server(env, tmp_path / "server.log", "--processes", "2", unset=("FISCAFLOW_JWT_SECRET",))
         try:
             supervisor = psutil.Process(server.process.pid)
-            workers += [
-                p for p in supervisor.children(recursive=True) if "spawn_main" in " ".join(p.cmdline())
-            ]
+            workers += api_processes(supervisor)
             assert len(workers) == 2, [p.cmdline() for p in supervisor.children(recursive=True)]
 
             member = sign_up(server.url)
@@ -102,6 +106,17 @@ def test_two_api_processes_share_tokens_and_revocations(redis_db: str, tmp_path:
                          params={"after": answer.headers[TOKEN]})  # fmt: skip
             assert seen.status_code == 200 and seen.json()["balance"] == f"{recorded}.00", seen.text
 
+            # An API process killed is replaced; the server keeps answering meanwhile.
+            workers[0].kill()
+            deadline = time.monotonic() + 60
+            while not (replaced := [p for p in api_processes(supervisor) if p.pid != workers[1].pid]):
+                assert time.monotonic() < deadline, "the killed API process was not replaced"
+                assert fresh(server.url, token, "GET", "/api/v1/accounts").status_code == 200
+                time.sleep(0.2)
+            workers += replaced
+            server.wait_ready()
+            assert fresh(server.url, token, "GET", "/api/v1/accounts").status_code == 200
+
             # A logout in one process is a logout in every one.
             assert fresh(server.url, token, "POST", "/api/v1/users/logout", json={}).status_code == 200
             refused = [fresh(server.url, token, "GET", "/api/v1/accounts").status_code for _ in range(20)]
@@ -111,3 +126,27 @@ def test_two_api_processes_share_tokens_and_revocations(redis_db: str, tmp_path:
             assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
     finally:
         drop_database(conninfo)
+
+
+def test_a_taken_port_stops_the_server_with_an_error(redis_db: str, tmp_path: Path) -> None:
+    conninfo = create_database()
+    try:
+        with socket.socket() as taken:  # no SO_REUSEPORT: the API processes cannot bind
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            env = os.environ | {
+                "DATABASE_URL": conninfo,
+                "REDIS_URL": redis_db,
+                "FISCAFLOW_HOME": str(tmp_path),
+                "FISCAFLOW_RUN_PROJECTORS": "false",
+                "FISCAFLOW_RUN_WORKERS": "false",
+            }
+            done = subprocess.run(
+                [sys.executable, "-m", "ops", "serve", "--port", str(port), "--processes", "2"],
+                env=env, capture_output=True, text=True, timeout=120, check=False,
+            )  # fmt: skip
+    finally:
+        drop_database(conninfo)
+    assert done.returncode != 0
+    assert "Address already in use" in done.stderr + done.stdout
