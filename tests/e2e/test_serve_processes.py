@@ -45,7 +45,15 @@ def cpu(process: psutil.Process) -> float:
 
 
 def api_processes(supervisor: psutil.Process) -> list[psutil.Process]:
-    return [p for p in supervisor.children(recursive=True) if "ops.serving" in p.cmdline()]
+    """The live API processes (a killed one is a zombie until the supervisor reaps it)."""
+    found = []
+    for child in supervisor.children(recursive=True):
+        try:
+            if "ops.serving" in child.cmdline() and child.status() != psutil.STATUS_ZOMBIE:
+                found.append(child)
+        except (psutil.ZombieProcess, psutil.NoSuchProcess):
+            continue
+    return found
 
 
 def fresh(url: str, token: str, method: str, path: str, **kwargs: object) -> httpx.Response:
