@@ -115,6 +115,8 @@ class Supervisor:
                     continue
                 served = child.check_ready()
                 child.close()
+                if self.stopping.is_set():  # Ctrl-C reaches the API processes too: no restart
+                    break
                 if not served:  # it never served: another would fail the same way
                     log.error("an API process could not start (exit status %s): stopping", status)
                     failed = status or 1
@@ -166,7 +168,6 @@ def listening_socket(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
-    sock.set_inheritable(True)
     return sock
 
 
