@@ -86,6 +86,11 @@ def access_log(app: ASGIApp) -> ASGIApp:
 
         try:
             await app(scope, receive, recording_send)
+        except Exception as error:
+            # Answered by Litestar's outer exception handler (e.g. a 401 from the
+            # authentication middleware, which runs inside this one): log its status.
+            status = status or int(getattr(error, "status_code", 500))
+            raise
         finally:
             elapsed = (time.perf_counter() - started) * 1000
             log.info("%s %s %s %.1fms %s", scope["method"], scope["path"], status, elapsed, correlation)
