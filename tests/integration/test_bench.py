@@ -18,11 +18,12 @@ from ops.bench.command import NAMES
 pytestmark = pytest.mark.integration
 
 
-def bench(database: str, out: Path, *args: str) -> dict[str, Any]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("FISCAFLOW_", "DATABASE_URL"))}
+def bench(database: str, out: Path, *args: str, **env: str) -> dict[str, Any]:
+    drop = ("FISCAFLOW_", "DATABASE_URL", "REDIS_URL")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     done = subprocess.run(
         [sys.executable, "-m", "ops", "bench", "--quick", "--out", str(out), *args],
-        env=environment | {"DATABASE_URL": database},
+        env=environment | {"DATABASE_URL": database} | env,
         capture_output=True,
         text=True,
         timeout=300,
@@ -80,3 +81,18 @@ def test_unknown_workload_is_refused(database: str, tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert not (tmp_path / "x.json").exists()
+
+
+def test_the_http_workload_without_wrk_and_with_one_api_process_per_core(
+    database: str, tmp_path: Path
+) -> None:
+    """wrk is optional (httpx in the bench's process instead); with REDIS_URL the server runs
+    one API process per core."""
+    empty = tmp_path / "bin"  # a PATH without wrk (the bench starts Python by its full path)
+    empty.mkdir()
+    redis_url = os.environ.get("FISCAFLOW_TEST_REDIS_URL_BENCH", "redis://127.0.0.1:6379/4")
+    results = bench(database, tmp_path / "http.json", "--only", "http", PATH=str(empty), REDIS_URL=redis_url)
+    details = results["workloads"]["http"]["details"]
+    assert details["load_generator"] == "httpx in this Python process"
+    assert details["api_processes"] == os.cpu_count()
+    assert details["commands"]["requests"] > 0 and details["commands"]["statuses"].keys() <= {"201"}
