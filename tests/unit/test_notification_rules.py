@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import uuid
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -39,17 +38,32 @@ def test_a_monitor_fires_on_a_crossing_in_its_direction(
 
 
 @given(st.lists(st.integers(-500, 500), min_size=1, max_size=40), st.integers(-200, 200))
-def test_crossings_below_and_above_alternate(changes: list[int], threshold: int) -> None:
-    """Down- and up-crossings of one threshold alternate: a below alert is followed by an
-    above one before the next below one."""
-    balance, fired = Decimal(0), []
-    for change in changes:
-        after = balance + change
-        for direction in Direction:
-            if crossed(direction, Decimal(threshold), balance, after):
-                fired.append(direction)
-        balance = after
-    assert all(a != b for a, b in itertools.pairwise(fired))
+def test_a_monitor_fires_once_each_time_the_balance_enters_its_zone(
+    changes: list[int], threshold: int
+) -> None:
+    """A monitor's zone is under its threshold (below) or over it (above); at the threshold
+    is outside both. Every entry into the zone fires, and two alerts of one monitor are
+    always separated by a moment outside its zone. (An earlier version claimed that below
+    and above alerts alternate: not so when the balance only touches the threshold, e.g.
+    0, -67, -66, -67 with threshold -66 enters "under -66" twice without going over it.)"""
+    limit = Decimal(threshold)
+    for direction in Direction:
+
+        def inside(balance: Decimal, direction: Direction = direction) -> bool:
+            return balance < limit if direction is Direction.BELOW else balance > limit
+
+        balance = Decimal(0)
+        may_fire = not inside(balance)  # starting inside the zone is no entry into it
+        for change in changes:
+            after = balance + change
+            fires = crossed(direction, limit, balance, after)
+            assert fires is (not inside(balance) and inside(after))  # each entry, only entries
+            if fires:
+                assert may_fire, (direction, balance, after)
+                may_fire = False
+            if not inside(after):
+                may_fire = True
+            balance = after
 
 
 def test_alert_ids_are_one_per_monitor_and_posting() -> None:
