@@ -8,9 +8,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import redis
+
+from tests.conftest import service_missing
 
 
 def free_port() -> int:
@@ -62,3 +67,19 @@ class Server:
             return self.process.wait(timeout=30)
         finally:
             self.log.close()
+
+
+@contextmanager
+def empty_redis(url: str) -> Iterator[redis.Redis]:
+    """A client of the real Redis on our own database index, emptied before and after."""
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.ConnectionError as error:
+        service_missing(f"Redis at {url} is not reachable: {error}")
+    client.flushdb()
+    try:
+        yield client
+    finally:
+        client.flushdb()
+        client.close()

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.conftest import create_database, drop_database, service_missing
-from tests.e2e.server import Server
+from tests.conftest import create_database, drop_database
+from tests.e2e.server import Server, empty_redis
 from tests.e2e.users import authenticated, login, sign_up
 
 pytestmark = pytest.mark.e2e
@@ -21,15 +21,8 @@ SECRET = "redis-test-secret-0123456789-abcdefghijklmnop"
 
 @pytest.fixture
 def redis_client() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError as error:
-        service_missing(f"Redis at {REDIS_URL} is not reachable: {error}")
-    client.flushdb()  # our own database index only
-    yield client
-    client.flushdb()
-    client.close()
+    with empty_redis(REDIS_URL) as client:
+        yield client
 
 
 def test_logout_and_throttling_are_shared_through_redis(redis_client: redis.Redis, tmp_path: Path) -> None:

@@ -16,10 +16,9 @@ from pathlib import Path
 import httpx
 import psutil  # type: ignore[import-untyped]
 import pytest
-import redis
 
-from tests.conftest import create_database, drop_database, service_missing
-from tests.e2e.server import Server
+from tests.conftest import create_database, drop_database
+from tests.e2e.server import Server, empty_redis
 from tests.e2e.users import sign_up
 
 pytestmark = pytest.mark.e2e
@@ -29,15 +28,8 @@ TOKEN = "X-Consistency-Token"
 
 @pytest.fixture
 def redis_db() -> Iterator[str]:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError as error:
-        service_missing(f"Redis at {REDIS_URL} is not reachable: {error}")
-    client.flushdb()  # our own database index only
-    yield REDIS_URL
-    client.flushdb()
-    client.close()
+    with empty_redis(REDIS_URL):
+        yield REDIS_URL
 
 
 def cpu(process: psutil.Process) -> float:
