@@ -21,8 +21,10 @@ import msgspec
 
 from ledger.errors import InvalidInputError
 from ledger.money import MINOR_UNITS
+from ledger.rates import LATEST_RATES, latest_rates
 from queries.db import ReadStore
 from queries.transactions import S, hidden_accounts
+from queries.views import Rate
 
 GROUPS = {
     "category": "coalesce(t.category, 'uncategorised')",
@@ -34,13 +36,6 @@ GROUPS = {
     "day": "t.date::text",
     "currency": "t.currency",
 }
-
-
-class Rate(msgspec.Struct, kw_only=True):
-    source: str  # from this currency
-    target: str  # to this one
-    rate: str
-    recorded_on: dt.date
 
 
 class Row(msgspec.Struct, kw_only=True):
@@ -91,19 +86,19 @@ def _where(household_id: UUID, f: Filters, hidden: list[UUID]) -> tuple[str, lis
 def recorded_rates(curs: Any, household_id: UUID, currency: str) -> dict[str, tuple[Decimal, dt.date]]:
     """Foreign currency -> (units of ``currency`` per unit, date), the latest recorded."""
     curs.execute(
-        f"SELECT DISTINCT ON (original_currency, currency) original_currency, currency, rate, date"  # noqa: S608
-        f" FROM {S}.transactions WHERE household_id = %s AND rate IS NOT NULL"
-        " AND (currency = %s OR original_currency = %s)"
-        " ORDER BY original_currency, currency, date DESC, recorded_at DESC",
+        LATEST_RATES.format(table=f"{S}.transactions", order="recorded_at"),
         (household_id, currency, currency),
     )
-    found: dict[str, tuple[Decimal, dt.date]] = {}
-    for row in curs.fetchall():
-        if row["currency"] == currency:  # recorded as original -> ours
-            found.setdefault(row["original_currency"], (Decimal(row["rate"]), row["date"]))
-        else:  # recorded as ours -> theirs: invert
-            found.setdefault(row["currency"], (1 / Decimal(row["rate"]), row["date"]))
-    return found
+    rows = [(r["original_currency"], r["currency"], r["rate"], r["date"]) for r in curs.fetchall()]
+    return latest_rates(rows, currency)
+
+
+def rates_used(rates: dict[str, tuple[Decimal, dt.date]], used: set[str], currency: str) -> list[Rate]:
+    """The rates an answer used, for the answer to say so."""
+    return [
+        Rate(source=c, target=currency, rate=str(rates[c][0].normalize()), recorded_on=rates[c][1])
+        for c in sorted(used)
+    ]
 
 
 def report(
@@ -161,10 +156,7 @@ def report(
         date_to=filters.date_to,
         rows=rows,
         total=str(total),
-        rates=[
-            Rate(source=c, target=currency, rate=str(rates[c][0].normalize()), recorded_on=rates[c][1])
-            for c in sorted(used)
-        ],
+        rates=rates_used(rates, used, currency),
         unconverted={c: str(a) for c, a in sorted(unconverted.items())},
     )
 

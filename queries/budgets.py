@@ -1,6 +1,8 @@
 """Budgets with their spending: expenses in the budget's categories (a group covers its
-subcategories) and currency, dated in the period, not cancelled (pending holds count), as
-the viewer sees them (transactions of accounts hidden from the viewer are left out)."""
+subcategories), dated in the period, not cancelled (pending holds count), as the viewer
+sees them (transactions of accounts hidden from the viewer are left out). Expenses in other
+currencies than the budget's count converted at the household's recorded rates (the rule of
+ledger.rates, as in analytics); the period lists the rates used and what had no rate."""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ from uuid import UUID
 from ledger.budget import Period, available, period_bounds, previous_period
 from ledger.categories import DEFAULT_TREE
 from ledger.errors import NotFoundError
-from ledger.money import Money
+from ledger.money import MINOR_UNITS, Money
+from ledger.rates import Converted, convert_sums
+from queries.analytics import rates_used, recorded_rates
 from queries.db import BUDGETS_SCHEMA, CATEGORIES_SCHEMA, TRANSACTIONS_SCHEMA, ReadStore
 from queries.transactions import hidden_accounts
 from queries.views import BudgetAlertView, BudgetView, PeriodView
@@ -41,36 +45,46 @@ def spent(
     start: dt.date,
     end: dt.date,
     viewer: UUID | None,
-) -> Decimal:
-    clauses = ["t.household_id = %s", "t.kind = 'expense'", "t.status <> 'cancelled'", "t.currency = %s",
+    rates: dict[str, tuple[Decimal, dt.date]],
+) -> Converted:
+    """The period's spending in the budget's categories, in ``currency`` (other currencies
+    converted at the recorded ``rates``), unrounded."""
+    clauses = ["t.household_id = %s", "t.kind = 'expense'", "t.status <> 'cancelled'",
                "lower(t.category) = ANY(%s)", "t.date BETWEEN %s AND %s"]  # fmt: skip
-    params: list[Any] = [household_id, currency, names, start, end]
+    params: list[Any] = [household_id, names, start, end]
     hidden = hidden_accounts(curs, household_id, viewer)
     if hidden:
         clauses.append("NOT (t.account_ids && %s::uuid[])")
         params.append(hidden)
     curs.execute(
-        f"SELECT coalesce(sum(amount), 0) AS spent FROM {TRANSACTIONS_SCHEMA}.transactions t"  # noqa: S608
-        f" WHERE {' AND '.join(clauses)}",
+        f"SELECT t.currency, sum(amount) AS spent FROM {TRANSACTIONS_SCHEMA}.transactions t"  # noqa: S608
+        f" WHERE {' AND '.join(clauses)} GROUP BY t.currency",
         params,
     )
-    return Decimal(curs.fetchone()["spent"])
+    return convert_sums({r["currency"]: Decimal(r["spent"]) for r in curs.fetchall()}, currency, rates)
 
 
 def _view(curs: Any, row: dict[str, Any], on: dt.date, viewer: UUID | None) -> BudgetView:
     period = Period(row["period"])
-    names = covered(curs, row["household_id"], list(row["categories"]))
+    household = row["household_id"]
+    names = covered(curs, household, list(row["categories"]))
     start, end = period_bounds(period, on)
     currency = row["currency"]
+    rates = recorded_rates(curs, household, currency)
     limit = Money.of(row["amount"], currency)
     before = None
     if row["rollover"]:
         previous = previous_period(period, start)
-        before = spent(curs, row["household_id"], names, currency, *previous, viewer)
+        before = spent(curs, household, names, currency, *previous, viewer, rates).total
     allowed = available(limit.amount, row["rollover"], before)
-    used = spent(curs, row["household_id"], names, currency, start, end, viewer)
+    this = spent(curs, household, names, currency, start, end, viewer, rates)
+    used = this.total
     percent = float(used * 100 / allowed) if allowed else 0.0
-    q = Money.of
+    places = Decimal(1).scaleb(-MINOR_UNITS[currency])  # converted sums have more decimals
+
+    def q(amount: Decimal, currency: str) -> Money:
+        return Money.of(amount.quantize(places), currency)
+
     return BudgetView(
         id=row["budget_id"],
         name=row["name"],
@@ -94,6 +108,8 @@ def _view(curs: Any, row: dict[str, Any], on: dt.date, viewer: UUID | None) -> B
             remaining=str(q(allowed - used, currency).amount),
             percent=round(percent, 2),
             thresholds_reached=[t for t in row["thresholds"] if percent >= t],
+            rates=rates_used(rates, this.used, currency),
+            unconverted={c: str(a) for c, a in sorted(this.unconverted.items())},
         ),
     )
 

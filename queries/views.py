@@ -170,6 +170,15 @@ class ReceiptView(msgspec.Struct, kw_only=True):
     attached_at: dt.datetime
 
 
+class Rate(msgspec.Struct, kw_only=True):
+    """A recorded exchange rate used to convert an amount."""
+
+    source: str  # from this currency
+    target: str  # to this one
+    rate: str
+    recorded_on: dt.date
+
+
 class PeriodView(msgspec.Struct, kw_only=True):
     """A budget's period: what it allows, what was spent, and what is left."""
 
@@ -182,6 +191,10 @@ class PeriodView(msgspec.Struct, kw_only=True):
     remaining: str
     percent: float  # spent as a percentage of available
     thresholds_reached: list[int]
+    # Spending in other currencies counts converted at these recorded rates; amounts in a
+    # currency with no recorded rate are not in ``spent`` and are listed here instead.
+    rates: list[Rate]
+    unconverted: dict[str, str]
 
 
 class BudgetView(msgspec.Struct, kw_only=True):

@@ -11,6 +11,12 @@ records each threshold reached for the first time in that period: in ``crossed``
 outbox row as a ``BudgetThresholdCrossed`` event whose id derives from (budget, period,
 threshold), so the event store itself holds at most one per threshold and period.
 
+Expenses in another currency than the budget's count converted at the household's recorded
+rates (ledger.rates: the latest rate for the pair, as budget vs actual and analytics do),
+from the follower's own copy of every entry's date and currencies (``entries``); a newly
+recorded rate re-checks the household's budgets for that entry's date. Amounts in a
+currency with no recorded rate do not count until one is recorded.
+
 Crossing back below a threshold (a cancel, a recategorised expense) emits nothing, and
 crossing it again in the same period emits nothing either: an alert says "this period
 reached 80 %" once. A budget changed mid-period (a lower limit, new thresholds) is checked
@@ -29,7 +35,9 @@ from psycopg import Cursor
 
 from ledger.budget import Budget, Period, alert_id, available, period_bounds
 from ledger.categories import DEFAULT_TREE, CategoryBook
+from ledger.money import MINOR_UNITS
 from ledger.posting import UNCATEGORISED, EntryKind
+from ledger.rates import LATEST_RATES, convert_sums, latest_rates
 from ledger.transaction import Transaction
 from projections.base import Projection
 
@@ -44,7 +52,7 @@ STATUS_UNCOUNTED = (
 
 class BudgetAlertsProjection(Projection):
     name = "budget_alerts"
-    schema_version = 1
+    schema_version = 2
     sql_package = "projections.budget_alerts"
     handles = (
         Budget.Created,
@@ -64,6 +72,7 @@ class BudgetAlertsProjection(Projection):
         Transaction.SettlementReverted,
         Transaction.TransferMatched,
         Transaction.TransferUnmatched,
+        Transaction.ForeignAmount,
         *STATUS_UNCOUNTED,
     )
 
@@ -159,9 +168,14 @@ class BudgetAlertsProjection(Projection):
 
     @apply.register
     def _(self, e: Transaction.Recorded, curs: Cursor[Any]) -> None:
+        own = next(p for p in e.postings if p.household_account_id() is not None)
+        curs.execute(
+            f"INSERT INTO {self.schema}.entries (transaction_id, household_id, date, currency)"  # noqa: S608
+            " VALUES (%s, %s, %s, %s)",
+            (e.originator_id, e.household_id, e.date, own.amount.currency),
+        )
         if EntryKind(e.kind) is not EntryKind.EXPENSE:
             return
-        own = next(p for p in e.postings if p.household_account_id() is not None)
         category = (e.category or UNCATEGORISED).casefold()
         curs.execute(
             f"INSERT INTO {self.schema}.expenses VALUES (%s, %s, %s, %s, %s, %s, %s)",  # noqa: S608
@@ -175,7 +189,13 @@ class BudgetAlertsProjection(Projection):
     @apply.register
     def _(self, e: Transaction.Edited, curs: Cursor[Any]) -> None:
         if "date" in e.changes:
+            self._entry(curs, e, "date = %s", e.changes["date"])
             self._change(curs, e, "date = %s", e.changes["date"])
+
+    @apply.register
+    def _(self, e: Transaction.ForeignAmount, curs: Cursor[Any]) -> None:
+        row = self._entry(curs, e, "original_currency = %s, rate = %s", e.original.currency, e.rate)
+        self._check(curs, row[0], None, {row[1]})  # a new rate: every budget of that date
 
     @apply.register(Transaction.Recategorised)
     @apply.register(Transaction.Categorised)
@@ -196,6 +216,7 @@ class BudgetAlertsProjection(Projection):
     @apply.register(Transaction.SettlementReverted)
     def _(self, e: Any, curs: Cursor[Any]) -> None:
         own = next(p for p in e.postings if p.household_account_id() is not None)
+        self._entry(curs, e, "date = %s", e.on)
         self._change(curs, e, "amount = %s, date = %s", abs(own.amount.amount), e.on)
 
     @apply.register
@@ -212,6 +233,18 @@ class BudgetAlertsProjection(Projection):
     @apply.register(Transaction.ImportReverted)
     def _(self, e: Any, curs: Cursor[Any]) -> None:
         self._change(curs, e, "counted = %s", False)
+
+    def _entry(self, curs: Cursor[Any], e: Any, assignment: str, *values: Any) -> tuple[Any, dt.date]:
+        """Change an entry's copy (every kind); its household and date after the change."""
+        curs.execute(
+            f"UPDATE {self.schema}.entries SET {assignment} WHERE transaction_id = %s"  # noqa: S608
+            " RETURNING household_id, date",
+            (*values, e.originator_id),
+        )
+        row = curs.fetchone()
+        if row is None:
+            raise LookupError(f"transaction {e.originator_id} is not known to {self.name}")
+        return row[0], row[1]
 
     def _change(self, curs: Cursor[Any], e: Any, assignment: str, *values: Any) -> None:
         """Change an expense (incomes and transfers are not followed) and check the budgets
@@ -241,7 +274,11 @@ class BudgetAlertsProjection(Projection):
         wanted = set(categories)
         return sorted(wanted | {n.casefold() for n, p in tree if p is not None and p.casefold() in wanted})
 
-    def _check(self, curs: Cursor[Any], household: Any, categories: set[str], dates: set[dt.date]) -> None:
+    def _check(
+        self, curs: Cursor[Any], household: Any, categories: set[str] | None, dates: set[dt.date]
+    ) -> None:
+        """Check the household's budgets covering any of ``categories`` (None: all) for the
+        periods containing ``dates``."""
         curs.execute(
             f"SELECT budget_id FROM {self.schema}.budgets WHERE household_id = %s AND NOT deleted",  # noqa: S608
             (household,),
@@ -269,12 +306,13 @@ class BudgetAlertsProjection(Projection):
         starts = {period_bounds(period, day) for day in days}
         if rollover:  # this period's spending changes what the next one has
             starts |= {period_bounds(period, end + dt.timedelta(days=1)) for _, end in list(starts)}
+        rates = self._rates(curs, household, currency)
         for start, end in sorted(starts):
-            used = self._spent(curs, household, names, currency, start, end)
+            used = self._spent(curs, household, names, currency, start, end, rates)
             before = None
             if rollover:
                 previous = period_bounds(period, start - dt.timedelta(days=1))
-                before = self._spent(curs, household, names, currency, *previous)
+                before = self._spent(curs, household, names, currency, *previous, rates)
             allowed = available(Decimal(limit), rollover, before)
             for threshold in thresholds:
                 if used * 100 >= allowed * threshold:
@@ -282,17 +320,29 @@ class BudgetAlertsProjection(Projection):
                         curs, household, budget_id, (start, end), threshold, used, allowed, currency
                     )
 
+    def _rates(self, curs: Cursor[Any], household: Any, currency: str) -> dict[str, tuple[Decimal, dt.date]]:
+        curs.execute(
+            LATEST_RATES.format(table=f"{self.schema}.entries", order="seq"), (household, currency, currency)
+        )
+        return latest_rates(curs.fetchall(), currency)
+
     def _spent(
-        self, curs: Cursor[Any], household: Any, names: list[str], currency: str, start: dt.date, end: dt.date
+        self,
+        curs: Cursor[Any],
+        household: Any,
+        names: list[str],
+        currency: str,
+        start: dt.date,
+        end: dt.date,
+        rates: dict[str, tuple[Decimal, dt.date]],
     ) -> Decimal:
         curs.execute(
-            f"SELECT coalesce(sum(amount), 0) FROM {self.schema}.expenses"  # noqa: S608
-            " WHERE household_id = %s AND category = ANY(%s) AND currency = %s AND counted"
-            " AND date BETWEEN %s AND %s",
-            (household, names, currency, start, end),
+            f"SELECT currency, sum(amount) FROM {self.schema}.expenses"  # noqa: S608
+            " WHERE household_id = %s AND category = ANY(%s) AND counted"
+            " AND date BETWEEN %s AND %s GROUP BY currency",
+            (household, names, start, end),
         )
-        row = curs.fetchone()
-        return Decimal(row[0]) if row else Decimal(0)
+        return convert_sums({c: Decimal(a) for c, a in curs.fetchall()}, currency, rates).total
 
     def _crossed(
         self,
@@ -306,6 +356,8 @@ class BudgetAlertsProjection(Projection):
         currency: str,
     ) -> None:
         s = self.schema
+        places = Decimal(1).scaleb(-MINOR_UNITS[currency])  # converted sums have more decimals
+        used, allowed = used.quantize(places), allowed.quantize(places)
         curs.execute(
             f"INSERT INTO {s}.crossed VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",  # noqa: S608
             (budget_id, period[0], threshold, used, allowed),

@@ -4,6 +4,7 @@ and CSV, the dashboard, and conversion at the household's recorded rates."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from typing import Any
 
@@ -121,9 +122,75 @@ def test_the_dashboard_in_one_call(client: httpx.Client, household: dict[str, An
     assert [(c["category"], c["share"]) for c in month["top_categories"]] == [
         ("groceries", 54.05), ("restaurants", 29.73), ("travel", 16.22),
     ]  # fmt: skip
-    assert [(b["name"], b["current"]["spent"]) for b in board["budgets"]] == [("Food", "420.00")]  # EUR only
+    # 300 + 120 EUR and 50 USD at the recorded 0.90
+    assert [(b["name"], b["current"]["spent"]) for b in board["budgets"]] == [("Food", "465.00")]
     assert [g["name"] for g in board["goals"]] == ["Trip"]
     assert len(board["recent"]) == 5
+
+
+def test_budget_vs_actual_converts_other_currencies_at_the_recorded_rates(
+    client: httpx.Client, household: dict[str, Any]
+) -> None:
+    made = [
+        client.post("/api/v1/budgets", json=body)
+        for body in (
+            {"name": "Books", "categories": ["books"], "limit": "50.00", "currency": "EUR"},
+            {
+                "name": "Food",
+                "categories": ["food"],
+                "limit": "600.00",
+                "currency": "EUR",
+                "thresholds": [50, 80],
+            },
+            {"name": "Food in dollars", "categories": ["food"], "limit": "1000.00", "currency": "USD"},
+        )
+    ]
+    assert [m.status_code for m in made] == [201, 201, 201], [m.text for m in made]
+    token = max(m.json()["consistency_token"] for m in made)
+    answer = client.get("/api/v1/analytics/budget", params={"on": "2026-11-20", "after": token})
+    assert answer.status_code == 200, answer.text
+    by_name = {b["name"]: b["current"] for b in answer.json()}
+    food = by_name["Food"]
+    assert (food["start"], food["end"], food["spent"], food["remaining"]) == (
+        "2026-11-01", "2026-11-30", "465.00", "135.00",
+    )  # fmt: skip  # groceries 300 + restaurants 120 EUR + 50 USD at 0.90 (travel is not food)
+    assert (food["percent"], food["thresholds_reached"]) == (77.5, [50])
+    assert food["rates"] == [{"source": "USD", "target": "EUR", "rate": "0.9", "recorded_on": "2026-11-06"}]
+    assert food["unconverted"] == {}
+    books = by_name["Books"]  # 20 GBP: no rate recorded for pounds, so not counted, and said
+    assert (books["spent"], books["rates"], books["unconverted"]) == ("0.00", [], {"GBP": "20.00"})
+    dollars = by_name["Food in dollars"]  # 420 EUR at 1/0.90 and 50 USD
+    assert (dollars["spent"], [r["source"] for r in dollars["rates"]]) == ("516.67", ["EUR"])
+    october = client.get("/api/v1/analytics/budget", params={"on": "2026-10-15"}).json()
+    assert {b["name"]: b["current"]["spent"] for b in october} == {
+        "Books": "0.00", "Food": "500.00", "Food in dollars": "555.56",
+    }  # fmt: skip
+    one = client.get(f"/api/v1/budgets/{made[1].json()['id']}", params={"on": "2026-11-20"}).json()
+    assert one["current"] == food  # the budget's own endpoint answers the same
+    refused = client.get("/api/v1/analytics/budget", params={"on": "someday"})
+    assert refused.status_code in (400, 422), refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+
+
+def test_goals_with_progress_from_the_linked_balances(
+    client: httpx.Client, household: dict[str, Any]
+) -> None:
+    made = client.post(
+        "/api/v1/goals",
+        json={"name": "Trip", "target": "10000.00", "currency": "EUR", "account_ids": [household["euros"]]},
+    )
+    assert made.status_code == 201, made.text
+    refused = client.post(
+        "/api/v1/goals",
+        json={"name": "Mixed", "target": "10.00", "currency": "EUR", "account_ids": [household["dollars"]]},
+    )
+    assert refused.status_code in (400, 422), refused.text  # a goal counts accounts of its currency only
+    goals = client.get("/api/v1/analytics/goals", params={"after": made.json()["consistency_token"]}).json()
+    assert [(g["name"], g["saved"], g["remaining"], g["percent"], g["achieved"]) for g in goals] == [
+        ("Trip", "7690.00", "2310.00", 76.9, False)
+    ]  # 9,100 earned - 1,410 spent from the euro account (90 of it paid in USD)
+    today = dt.date.today().isoformat()
+    assert goals[0] == client.get(f"/api/v1/goals/{made.json()['id']}", params={"today": today}).json()
 
 
 def test_analytics_leave_out_accounts_hidden_from_the_viewer(server: Any, signup: Any) -> None:

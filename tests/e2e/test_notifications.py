@@ -324,3 +324,36 @@ def test_a_schedule_generates_each_occurrence_once_and_a_missed_bill_notifies(
     ):
         answer = client.post("/api/v1/schedules", json=bad)
         assert answer.status_code in (400, 422), (bad, answer.text)
+
+
+def test_read_all_marks_every_notification_you_have_then_and_no_one_elses(
+    member: Member, signup: Callable[..., Member], server: Server
+) -> None:
+    client = member.client
+    partner = signup("Partner")
+    verify_email(partner)
+    with join(server.url, member, partner) as shared:
+        account = client.post("/api/v1/accounts", json={"name": "Joint", "currency": "EUR"}).json()["id"]
+        budget = client.post(
+            "/api/v1/budgets",
+            json={"name": "Fun", "categories": ["entertainment"], "limit": "100.00", "currency": "EUR",
+                  "thresholds": [50, 80, 100]},
+        )  # fmt: skip
+        assert budget.status_code == 201, budget.text
+        expense(client, account, "85.00", category="entertainment")  # reaches 50 % and 80 %
+        assert len(eventually(lambda: [i for i in inbox(client)["items"] if not i["read"]][1:])) == 1
+        eventually(lambda: inbox(shared)["unread"] == 2)  # the partner has the same two
+
+        read = client.post("/api/v1/notifications/read-all")
+        assert read.status_code == 200, read.text
+        mine = inbox(client, after=read.json()["consistency_token"])
+        assert mine["unread"] == 0 and [i["read"] for i in mine["items"]] == [True, True]
+        assert inbox(client, unread_only=True)["items"] == []
+        theirs = inbox(shared, after=read.json()["consistency_token"])
+        assert theirs["unread"] == 2 and not any(i["read"] for i in theirs["items"])  # not the partner's
+
+        expense(client, account, "20.00", category="entertainment")  # 105 %: a later one is unread
+        newer = eventually(lambda: inbox(client, unread_only=True)["items"])
+        assert [i["title"] for i in newer] == ["Budget Fun reached 100 %"]
+        again = client.post("/api/v1/notifications/read-all")
+        assert inbox(client, after=again.json()["consistency_token"])["unread"] == 0

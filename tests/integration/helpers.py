@@ -24,9 +24,11 @@ class Books:
         self.transactions = TransactionCommands(self.ledger)
         self.categories = CategoryCommands(self.ledger)
 
-    def open(self, household: UUID, name: str = "Checking", minimum: str | None = None) -> UUID:
+    def open(
+        self, household: UUID, name: str = "Checking", minimum: str | None = None, currency: str = "EUR"
+    ) -> UUID:
         return self.accounts.open(
-            household, OpenAccount(name=name, currency="EUR", minimum_balance=minimum)
+            household, OpenAccount(name=name, currency=currency, minimum_balance=minimum)
         ).id
 
     def record(self, household: UUID, kind: str, account: UUID, amount: str, **fields: Any) -> UUID:

@@ -1,7 +1,8 @@
 """Property test of the budget alerts follower on the real PostgreSQL: after any sequence of
 record / backdate / recategorise / cancel, the follower's spending per period equals the sum
 of the period's categorised expenses, and every threshold reached at some point is emitted
-as exactly one BudgetThresholdCrossed event (none reached, none emitted)."""
+as exactly one BudgetThresholdCrossed event (none reached, none emitted). Expenses in other
+currencies count at the household's recorded rates once one is recorded."""
 
 from __future__ import annotations
 
@@ -154,3 +155,50 @@ def test_spending_and_alerts_follow_every_change(
     found = [(a["period_start"], a["threshold"]) for a in alerts]
     assert len(found) == len(set(found))  # exactly once each
     assert set(found) == expected
+
+
+def alerts_of(database: str, books: Books, budget: uuid.UUID) -> list[tuple[Any, ...]]:
+    with psycopg.connect(database) as conn:
+        emitted = conn.execute(
+            "SELECT state FROM eventstore.fiscaflow_events WHERE topic LIKE %s"
+            " AND convert_from(state, 'UTF8') LIKE %s",
+            ("%BudgetThresholdCrossed", f"%{budget.hex}%"),
+        ).fetchall()
+    alerts = [books.ledger.mapper.transcoder.decode(bytes(state)) for (state,) in emitted]
+    return sorted((a["period_start"], a["threshold"], str(a["spent"])) for a in alerts)
+
+
+def test_expenses_in_other_currencies_count_at_the_recorded_rates(world: tuple[str, Books]) -> None:
+    database, books = world
+    household = uuid.uuid4()
+    euros = books.open(household, "Euros")
+    dollars = books.open(household, "Dollars", currency="USD")
+    pounds = books.open(household, "Pounds", currency="GBP")
+    budget = (
+        BudgetCommands(books.ledger)
+        .create(
+            household,
+            CreateBudget(
+                name="Food", categories=["food"], limit="100.00", currency="EUR", thresholds=[50, 100]
+            ),
+            None,
+        )
+        .id
+    )
+    may = dt.date(2026, 5, 3)
+    books.record(household, "expense", dollars, "60.00", category="groceries", date=may)
+    books.record(household, "expense", pounds, "500.00", category="groceries", date=may)  # never a rate
+
+    def follow() -> list[tuple[Any, ...]]:
+        runner = ProjectionRunner(PROJECTIONS["budget_alerts"], database)
+        runner.catch_up()
+        runner.close()
+        relay_alerts(books.ledger)
+        return alerts_of(database, books, budget)
+
+    assert follow() == []  # no USD -> EUR rate yet: the dollars do not count, nor the pounds
+    # A euro expense paid in dollars records the rate 0.90 EUR per USD: 60 USD are 54 EUR.
+    books.record(household, "expense", euros, "9.00", category="travel", date=may, currency="USD", rate="0.9")
+    assert follow() == [(dt.date(2026, 5, 1), 50, "54.00")]
+    books.record(household, "expense", euros, "46.00", category="groceries", date=may)
+    assert follow() == [(dt.date(2026, 5, 1), 50, "54.00"), (dt.date(2026, 5, 1), 100, "100.00")]
