@@ -1,6 +1,6 @@
-"""Cached query answers in the real Redis: keyed by tenant, caller and read-model positions,
-so a repeated query is answered from the cache and a query with a newer consistency token
-never sees an older answer."""
+"""Cached query answers in the real Redis (and in the memory store of a server without
+Redis): keyed by tenant, caller and read-model positions, so a repeated query is answered
+from the cache and a query with a newer consistency token never sees an older answer."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 import redis
 
@@ -85,3 +86,32 @@ def test_answers_are_cached_per_tenant_and_never_older_than_the_token(
         spending = ana.client.get("/api/v1/analytics/spending", params={"kind": "income", "after": second,
                                   "date_from": "2026-11-01", "date_to": "2026-11-30"})  # fmt: skip
         assert spending.status_code == 200 and spending.json()["total"] == "30.00", spending.text
+
+
+@pytest.fixture
+def memory_server(tmp_path: Path) -> Iterator[Server]:
+    conninfo = create_database()
+    env = {"DATABASE_URL": conninfo, "FISCAFLOW_MODE": "development", "FISCAFLOW_RATE_LIMIT": "0"}
+    running = Server(env, tmp_path / "server.log", unset=("REDIS_URL",))  # the memory store
+    try:
+        yield running
+    finally:
+        running.stop()
+        drop_database(conninfo)
+
+
+def test_without_redis_the_memory_store_caches_by_tenant_and_position(memory_server: Server) -> None:
+    """The cache is invisible from outside but for what it answers: a change made behind the
+    read model's back (no new position) is not seen while the cached answer serves, and is
+    seen as soon as a write moves the position."""
+    ana, bo = sign_up(memory_server.url, "Ana"), sign_up(memory_server.url, "Bo")
+    with ana.client, bo.client:
+        account = ana.client.post("/api/v1/accounts", json={"name": "Main", "currency": "EUR"}).json()["id"]
+        first = income(ana.client, account, "10.00")
+        assert dashboard(ana.client, first)["accounts"][0]["balance"] == "10.00"
+        with psycopg.connect(memory_server.conninfo, autocommit=True) as conn:  # behind its back
+            conn.execute("UPDATE read_accounts.accounts SET balance = 999 WHERE account_id = %s", (account,))
+        assert dashboard(ana.client, first)["accounts"][0]["balance"] == "10.00"  # cached
+        assert dashboard(bo.client, first)["accounts"] == []  # another tenant: not Ana's answer
+        second = income(ana.client, account, "20.00")  # the position moves: computed again
+        assert dashboard(ana.client, second)["accounts"][0]["balance"] == "1019.00"
