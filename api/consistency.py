@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from litestar.params import HeaderParameter, QueryParameter
@@ -30,6 +31,20 @@ TokenQuery = Annotated[
 ]
 
 
-def read_after(services: Services, schemas: tuple[str, ...], header: str | None, query: str | None) -> None:
+def read_after(
+    services: Services,
+    schemas: tuple[str, ...],
+    header: str | None,
+    query: str | None,
+    *,
+    search: bool = False,
+) -> None:
+    """Wait until the read models in ``schemas`` have the token's position; with ``search``,
+    also until the configured search backend has it (the Elasticsearch index follows the
+    transactions read model), within the same wait budget."""
     token = consistency_token(header if header is not None else query)
-    wait_for(services.reads, schemas, token, services.settings.consistency_wait)
+    budget = services.settings.consistency_wait
+    deadline = time.monotonic() + budget
+    wait_for(services.reads, schemas, token, budget)
+    if search:
+        services.search.wait_for(token, max(deadline - time.monotonic(), 0.0))

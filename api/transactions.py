@@ -256,8 +256,9 @@ class TransactionQueryHandlers:
         description, merchant, notes and category: each of its words is the beginning of
         some word there ("cof lond" finds "Costa Coffee London"); on PostgreSQL full-text
         search, or on Elasticsearch where `ELASTICSEARCH_URL` is set, with the same answer
-        shape. `order=relevance` ranks the matches. Follow `next_cursor` for the next page."""
-        read_after(c.services, (TRANSACTIONS_SCHEMA,), token, after)
+        shape. `order=relevance` ranks the matches. Follow `next_cursor` for the next page.
+        With a consistency token, a search waits for the search index too."""
+        read_after(c.services, (TRANSACTIONS_SCHEMA,), token, after, search=q_ is not None)
         filters = q.TransactionFilter(
             account_id=account_id,
             date_from=date_from,

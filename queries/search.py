@@ -24,12 +24,20 @@ class Search(Protocol):
         """A page of the transactions that match ``filters`` (``filters.text``: the words
         searched for), newest first or, with ``order="relevance"``, best first."""
 
+    def wait_for(self, token: int | None, timeout: float) -> None:
+        """Return once a search shows every event up to ``token`` (the consistency token),
+        waiting at most ``timeout`` seconds (queries.consistency's errors otherwise)."""
+
 
 class PostgresSearch:
     """tsvector of description, merchant, notes and category; prefix terms; ts_rank."""
 
     def __init__(self, reads: ReadStore) -> None:
         self.reads = reads
+
+    def wait_for(self, token: int | None, timeout: float) -> None:
+        """Nothing to wait for: it searches the transactions read model, which the query
+        has waited for already (api/consistency.py)."""
 
     def find(
         self,

@@ -7,6 +7,11 @@ match as prefixes of the words of ``text`` (description, merchant, notes and cat
 of them, as in PostgreSQL (queries/search_terms.py). Documents live in a versioned index
 behind the alias ``fiscaflow-transactions``: a reindex fills a new index and swaps the alias
 in one step (projections/search_index.py).
+
+A search with a consistency token waits (bounded, like the read models' wait in
+queries/consistency.py, with the same errors) until the indexer's position in
+``search.tracking`` reaches the token: the indexer records a position only once the
+documents of the events up to it are searchable.
 """
 
 from __future__ import annotations
@@ -14,16 +19,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from typing import Any
 from uuid import UUID
 
 from ledger.errors import InvalidInputError
+from queries.consistency import POLL_SECONDS, ProjectionLagError, UnknownPositionError, head
 from queries.db import ReadStore
 from queries.search_terms import document_words, search_terms
 from queries.transactions import MAX_PAGE, TransactionFilter, hidden_accounts, rows_by_ids
 from queries.views import TransactionPage
 
 ALIAS = "fiscaflow-transactions"
+INDEXER = "elasticsearch"  # the indexer's row in search.tracking
 DATE_ORDER = [{"date": "desc"}, {"recorded_at": "desc"}, {"transaction_id": "desc"}]
 
 
@@ -122,11 +130,42 @@ def decode_cursor(cursor: str) -> list[Any]:
     return values
 
 
+def indexed_position(store: ReadStore) -> int:
+    """How far the Elasticsearch indexer has made events searchable (0 before it first ran)."""
+    with store.cursor() as curs:
+        curs.execute("SELECT to_regclass('search.tracking') IS NOT NULL AS present")
+        row = curs.fetchone()
+        if not row or not row["present"]:
+            return 0
+        curs.execute("SELECT position FROM search.tracking WHERE name = %s", (INDEXER,))
+        row = curs.fetchone()
+    return int(row["position"]) if row else 0
+
+
+def wait_for_index(store: ReadStore, token: int | None, timeout: float) -> None:
+    """Return once the index has caught up with ``token``; never waits without a token.
+    A token beyond the event store's head is UnknownPositionError; an index still behind
+    after ``timeout`` seconds is ProjectionLagError (as for the read models)."""
+    if token is None or indexed_position(store) >= token:
+        return
+    if token > head(store):
+        raise UnknownPositionError(f"consistency token {token} is beyond the event store's head")
+    deadline = time.monotonic() + timeout
+    while indexed_position(store) < token:
+        if time.monotonic() >= deadline:
+            raise ProjectionLagError(f"the search index has not reached position {token} yet")
+        time.sleep(POLL_SECONDS)
+
+
 class ElasticsearchSearch:
     """The search backend on Elasticsearch (ids and order), with rows from PostgreSQL."""
 
     def __init__(self, client: Any, reads: ReadStore, alias: str = ALIAS) -> None:
         self.client, self.reads, self.alias = client, reads, alias
+
+    def wait_for(self, token: int | None, timeout: float) -> None:
+        """The index lags the transactions read model: wait until it has ``token``."""
+        wait_for_index(self.reads, token, timeout)
 
     def find(
         self,
