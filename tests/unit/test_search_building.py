@@ -10,8 +10,10 @@ from decimal import Decimal
 
 import pytest
 
+from ledger.categories import CategoryBook
 from ledger.errors import InvalidInputError
-from projections.search_index import actions, failures
+from projections.search_index import CATEGORY_TOPICS, actions, failures, repointed
+from projections.transactions.projection import TransactionsProjection
 from queries.search_es import (
     ALIAS,
     DATE_ORDER,
@@ -128,3 +130,21 @@ def test_indexing_writes_external_versions_and_only_version_conflicts_are_tolera
     )
     errors = [{"index": {"status": 409, "_id": "a"}}, {"index": {"status": 400, "_id": "b"}}]
     assert failures(errors) == [{"index": {"status": 400, "_id": "b"}}]
+
+
+def test_a_rename_or_merge_names_the_category_whose_documents_change() -> None:
+    book = CategoryBook.open(HOUSEHOLD)
+    book.rename("coffee", "Cafe")
+    book.merge("groceries", "restaurants")
+    book.archive("books")
+    opened, renamed, merged, archived = book.collect_events()
+    assert repointed(renamed) == (HOUSEHOLD, "Cafe")  # documents now in "Cafe" are written again
+    assert repointed(merged) == (HOUSEHOLD, "restaurants")
+    assert repointed(opened) is None and repointed(archived) is None  # no transaction changes
+
+
+def test_the_indexer_follows_every_category_event_the_transactions_read_model_applies() -> None:
+    """A category event that changes rows of the read model without a transaction event
+    must be one the indexer reads, or the index keeps the old rows."""
+    applied = {t for t in TransactionsProjection.topics() if t.startswith("ledger.categories:")}
+    assert set(CATEGORY_TOPICS) == applied
