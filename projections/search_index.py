@@ -142,7 +142,10 @@ class SearchIndexer:
             return [dict(zip(names, row, strict=True)) for row in curs.fetchall()]
 
     def _bulk(self, index: str, rows: list[dict[str, Any]], versions: dict[Any, int]) -> None:
-        _, errors = helpers.bulk(self.client, actions(index, rows, versions), raise_on_error=False)
+        # Through the alias only: with the alias gone (a wiped index), a round fails rather
+        # than create a stray index under the alias's name that a reindex could not swap in.
+        options = {"require_alias": True} if index == self.alias else {}
+        _, errors = helpers.bulk(self.client, actions(index, rows, versions), raise_on_error=False, **options)
         failed = failures(errors) if isinstance(errors, list) else []
         if failed:
             raise RuntimeError(f"{len(failed)} documents were not indexed, e.g. {failed[0]}")
