@@ -48,22 +48,26 @@ def recorded(database: str, count: int) -> int:
     books = Books(database)
     household = uuid.uuid4()
     account = books.open(household)
-    head = 0
     for n in range(count):
         books.record(household, "expense", account, f"{n + 1}.00", description=f"entry {n}")
-    with psycopg.connect(database) as conn:
-        head = conn.execute("SELECT max(notification_id) FROM eventstore.fiscaflow_events").fetchone()[0]
     books.close()
     runner = ProjectionRunner(PROJECTIONS["transactions"], database)
     runner.catch_up()
     runner.close()
-    return int(head)
+    return head_of(database)
+
+
+def head_of(database: str) -> int:
+    with psycopg.connect(database) as conn:
+        row = conn.execute("SELECT max(notification_id) FROM eventstore.fiscaflow_events").fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def create_tracking(database: str, at: int) -> None:
     with psycopg.connect(database, autocommit=True) as conn:
         for statement in SCHEMA.split(";"):
-            conn.execute(statement)  # type: ignore[call-overload]
+            conn.execute(statement)
         conn.execute("UPDATE search.tracking SET position = %s WHERE name = 'elasticsearch'", (at,))
 
 
@@ -170,8 +174,7 @@ def test_a_rename_or_merge_selects_the_transactions_that_now_carry_the_new_name(
     groceries = [record("groceries")]
     restaurants = [record("restaurants")]  # the merge's target: its documents stay as they were
     unrelated = [record(None), record("taxi"), record("coffee", other_household)]
-    with psycopg.connect(database) as conn:
-        before = conn.execute("SELECT max(notification_id) FROM eventstore.fiscaflow_events").fetchone()[0]
+    before = head_of(database)
     rename = books.categories.rename(household, "coffee", RenameCategory(name="Cafe")).position
     merge = books.categories.merge(household, "groceries", MergeCategory(into="restaurants")).position
     moved = books.transactions.recategorise(household, coffee[1], Recategorise(category="taxi"), None)
