@@ -66,7 +66,7 @@ class Projection:
     def __init__(self, schema: str) -> None:
         self.schema = schema
         self.deferring = False  # set by the runner while a batch is pipelined
-        self._checks: list[tuple[Cursor[Any], str]] = []
+        self._checks: list[tuple[Cursor[Any], str, int]] = []
 
     def execute_one(self, curs: Cursor[Any], query: Any, params: Any, missing: str) -> None:
         """Execute a statement that must change exactly one row, else LookupError(missing):
@@ -79,15 +79,32 @@ class Projection:
             return
         own = curs.connection.cursor()
         own.execute(query, params)
-        self._checks.append((own, missing))
+        self._checks.append((own, missing, 1))
+
+    def execute_count(self, curs: Cursor[Any], query: Any, params: Any, expected: int, missing: str) -> None:
+        """Execute a statement that must change ``expected`` rows, else LookupError(missing)
+        (now, or once a pipelined batch has been sent, as execute_one)."""
+        own = curs.connection.cursor()
+        own.execute(query, params)
+        self._checks.append((own, missing, expected))
+        if not self.deferring:
+            self.check_deferred()
+
+    def flush(self, curs: Cursor[Any]) -> None:
+        """Write what the projection buffered (nothing here): the runner calls it after the
+        batch's last event, before it advances the tracking position."""
+
+    def discard(self) -> None:
+        """Forget what a failed batch buffered or left to check (its transaction rolled back)."""
+        self._checks = []
 
     def check_deferred(self) -> None:
         """After a pipelined batch was sent: every execute_one changed its one row."""
         checks, self._checks = self._checks, []
-        for own, missing in checks:
+        for own, missing, expected in checks:
             count = own.rowcount
             own.close()
-            if count != 1:
+            if count != expected:
                 raise LookupError(missing)
 
     @classmethod

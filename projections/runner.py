@@ -125,7 +125,7 @@ class ProjectionRunner:
             "fiscaflow.position.first": rows[0][0],
             "fiscaflow.position.last": rows[-1][0],
         }
-        applied = 0
+        applied, done = 0, False
         projection = self.projection
         with TRACER.start_as_current_span("project batch", attributes=attributes):
             try:
@@ -138,8 +138,10 @@ class ProjectionRunner:
                         if row[3] in self.topics:
                             self._apply(curs, row)
                         applied += 1
+                    projection.flush(curs)
                     self._track(curs, rows[applied - 1][0])
                 projection.check_deferred()
+                done = True
             except psycopg.Error as error:  # a pipelined statement failed when the batch was sent
                 raise ProjectionFailedError(
                     f"projection {projection.name} failed in the events {rows[0][0]} to"
@@ -150,6 +152,8 @@ class ProjectionRunner:
                 raise ProjectionFailedError(f"projection {projection.name} failed: {error}", {}) from error
             finally:
                 projection.deferring = False
+                if not done:
+                    projection.discard()  # rolled back: nothing buffered or to check is kept
         return applied
 
     def _position(self, curs: psycopg.Cursor[Any]) -> int:

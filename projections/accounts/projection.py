@@ -49,11 +49,60 @@ class AccountsProjection(Projection):
         Transaction.Expired,
     )
 
+    def __init__(self, schema: str) -> None:
+        super().__init__(schema)
+        # Buffered until the next event of another kind or the batch's end (flush): the
+        # postings of recorded transactions, and each account's balance change, version and
+        # time. Neither reads what the other writes, so only other events need them written.
+        self._postings: list[tuple[Any, ...]] = []
+        self._balances: dict[Any, list[Any]] = {}
+
+    def apply(self, event: Any, curs: Cursor[Any]) -> None:
+        if isinstance(event, (Account.PostingApplied, Account.PostingReversed)):
+            change = event.amount if isinstance(event, Account.PostingApplied) else -event.amount
+            pending = self._balances.setdefault(event.originator_id, [0, 0, None])
+            pending[0] += change
+            pending[1:] = [event.originator_version, event.timestamp]
+            return
+        if isinstance(event, Transaction.Recorded):
+            self._postings += posting_rows(event.household_id, event.originator_id, event.postings,
+                                           event.date, str(event.status))  # fmt: skip
+            return
+        self.flush(curs)
+        self._apply(event, curs)
+
+    def flush(self, curs: Cursor[Any]) -> None:
+        """Write the buffered postings and balance changes, one statement each."""
+        if self._postings:
+            rows, self._postings = self._postings, []
+            columns = list(zip(*rows, strict=True))
+            curs.execute(
+                f"INSERT INTO {self.schema}.postings SELECT * FROM unnest(%s::uuid[], %s::uuid[],"  # noqa: S608
+                " %s::int[], %s::text[], %s::numeric[], %s::text[], %s::date[], %s::text[])",
+                [list(c) for c in columns],
+            )
+        if self._balances:
+            changes, self._balances = self._balances, {}
+            ids = list(changes)
+            self.execute_count(
+                curs,
+                f"UPDATE {self.schema}.accounts a SET balance = a.balance + c.change, version = c.version,"  # noqa: S608
+                " updated_at = c.at FROM unnest(%s::uuid[], %s::numeric[], %s::int[], %s::timestamptz[])"
+                " AS c(account_id, change, version, at) WHERE a.account_id = c.account_id",
+                [ids, *([changes[i][n] for i in ids] for n in range(3))],
+                len(ids),
+                f"one of the accounts {sorted(map(str, ids))} is not in the read model",
+            )
+
+    def discard(self) -> None:
+        super().discard()
+        self._postings, self._balances = [], {}
+
     @singledispatchmethod
-    def apply(self, event: object, curs: Cursor[Any]) -> None:
+    def _apply(self, event: object, curs: Cursor[Any]) -> None:
         self.unexpected(event)
 
-    @apply.register
+    @_apply.register
     def _(self, e: Account.Opened, curs: Cursor[Any]) -> None:
         curs.execute(
             f"INSERT INTO {self.schema}.accounts VALUES"  # noqa: S608 - schema is ours, values bound
@@ -64,53 +113,41 @@ class AccountsProjection(Projection):
             ),
         )  # fmt: skip
 
-    @apply.register
+    @_apply.register
     def _(self, e: Account.Renamed, curs: Cursor[Any]) -> None:
         self._update_account(curs, e, "name = %s", e.name)
 
-    @apply.register
+    @_apply.register
     def _(self, e: Account.Closed, curs: Cursor[Any]) -> None:
         self._update_account(curs, e, "status = %s", "closed")
 
-    @apply.register
-    def _(self, e: Account.PostingApplied, curs: Cursor[Any]) -> None:
-        self._update_account(curs, e, "balance = balance + %s", e.amount)
-
-    @apply.register
-    def _(self, e: Account.PostingReversed, curs: Cursor[Any]) -> None:
-        self._update_account(curs, e, "balance = balance - %s", e.amount)
-
-    @apply.register
+    @_apply.register
     def _(self, e: Account.OwnerAssigned, curs: Cursor[Any]) -> None:
         self._update_account(curs, e, "owner_id = %s", e.owner_id)
 
-    @apply.register
+    @_apply.register
     def _(self, e: Account.SharingChanged, curs: Cursor[Any]) -> None:
         self._update_account(
             curs, e, "default_access = %s, member_access = %s", str(e.default_access), sharing_json(e)
         )
 
-    @apply.register
+    @_apply.register
     def _(self, e: Account.Reconciled, curs: Cursor[Any]) -> None:
         self._update_account(curs, e, "reconciled_until = %s", e.closing_date)
 
-    @apply.register
-    def _(self, e: Transaction.Recorded, curs: Cursor[Any]) -> None:
-        self._insert_postings(curs, e.household_id, e.originator_id, e.postings, e.date, str(e.status))
-
-    @apply.register
+    @_apply.register
     def _(self, e: Transaction.Edited, curs: Cursor[Any]) -> None:
         if "date" in e.changes:
             self._update_postings(curs, e.originator_id, "date = %s", e.changes["date"])
 
-    @apply.register(Transaction.ImportReverted)
-    @apply.register(Transaction.Voided)
-    @apply.register(Transaction.Expired)
+    @_apply.register(Transaction.ImportReverted)
+    @_apply.register(Transaction.Voided)
+    @_apply.register(Transaction.Expired)
     def _(self, e: Any, curs: Cursor[Any]) -> None:
         self._update_postings(curs, e.originator_id, "status = %s", "cancelled")
 
-    @apply.register(Transaction.Settled)
-    @apply.register(Transaction.SettlementReverted)
+    @_apply.register(Transaction.Settled)
+    @_apply.register(Transaction.SettlementReverted)
     def _(self, e: Any, curs: Cursor[Any]) -> None:
         curs.execute(
             f"DELETE FROM {self.schema}.postings WHERE transaction_id = %s RETURNING household_id",  # noqa: S608
@@ -120,15 +157,15 @@ class AccountsProjection(Projection):
         status = "posted" if isinstance(e, Transaction.Settled) else "pending"
         self._insert_postings(curs, household_id, e.originator_id, e.postings, e.on, status)
 
-    @apply.register(Transaction.Categorised)
-    @apply.register(Transaction.RuleApplied)
-    @apply.register(Transaction.RuleUndone)
-    @apply.register(Transaction.TransferMatched)
-    @apply.register(Transaction.TransferUnmatched)
+    @_apply.register(Transaction.Categorised)
+    @_apply.register(Transaction.RuleApplied)
+    @_apply.register(Transaction.RuleUndone)
+    @_apply.register(Transaction.TransferMatched)
+    @_apply.register(Transaction.TransferUnmatched)
     def _(self, e: Any, curs: Cursor[Any]) -> None:
         self._replace_postings(curs, e)
 
-    @apply.register
+    @_apply.register
     def _(self, e: Transaction.Recategorised, curs: Cursor[Any]) -> None:
         self._replace_postings(curs, e)
 
@@ -141,15 +178,15 @@ class AccountsProjection(Projection):
         household_id, on, status = curs.fetchall()[0]
         self._insert_postings(curs, household_id, e.originator_id, e.postings, on, status)
 
-    @apply.register
+    @_apply.register
     def _(self, e: Transaction.Posted, curs: Cursor[Any]) -> None:
         self._update_postings(curs, e.originator_id, "status = %s", "posted")
 
-    @apply.register
+    @_apply.register
     def _(self, e: Transaction.Disputed, curs: Cursor[Any]) -> None:
         self._update_postings(curs, e.originator_id, "status = %s", "disputed")
 
-    @apply.register
+    @_apply.register
     def _(self, e: Transaction.Cancelled, curs: Cursor[Any]) -> None:
         self._update_postings(curs, e.originator_id, "status = %s", "cancelled")
 
@@ -173,17 +210,15 @@ class AccountsProjection(Projection):
     ) -> None:
         curs.executemany(
             f"INSERT INTO {self.schema}.postings VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",  # noqa: S608
-            [
-                (
-                    household_id,
-                    transaction_id,
-                    line,
-                    p.account,
-                    p.amount.amount,
-                    p.amount.currency,
-                    on,
-                    status,
-                )
-                for line, p in enumerate(postings)
-            ],
+            posting_rows(household_id, transaction_id, postings, on, status),
         )
+
+
+def posting_rows(
+    household_id: Any, transaction_id: Any, postings: Any, on: Any, status: str
+) -> list[tuple[Any, ...]]:
+    """The postings table's rows of a transaction's postings."""
+    return [
+        (household_id, transaction_id, line, p.account, p.amount.amount, p.amount.currency, on, status)
+        for line, p in enumerate(postings)
+    ]
