@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 import psycopg
@@ -93,8 +94,14 @@ class ConfirmedChannel:
             self._wait()
 
     def _wait(self) -> None:
+        deadline = time.monotonic() + self.timeout  # for the batch, not for each confirm
         while self.unconfirmed and not self.nacked:
-            self.connection.drain_events(timeout=self.timeout)
+            try:
+                self.connection.drain_events(timeout=max(deadline - time.monotonic(), 0.001))
+            except TimeoutError as error:  # socket.timeout
+                raise NotConfirmedError(
+                    f"{len(self.unconfirmed)} messages of the batch not confirmed in {self.timeout} s"
+                ) from error
         if self.nacked:
             raise NotConfirmedError("the broker refused a message of the batch")
 
