@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from functools import singledispatchmethod
 from typing import Any
 
@@ -23,21 +22,6 @@ RECORDED_COLUMNS = (
     " notes, amount, currency, account_id, to_account_id, account_ids, recorded_at, updated_at,"
     " categorization_source, confidence"
 )
-# The recorded rows of a batch as one statement: a column array each (the array columns,
-# tags and account_ids, travel as JSON texts, ragged arrays having no SQL array type).
-RECORDED_TYPES = (
-    "uuid", "uuid", "int", "text", "text", "date", "text", "text", "text", "text", "text", "numeric",
-    "text", "uuid", "uuid", "text", "timestamptz", "timestamptz", "text", "numeric",
-)  # fmt: skip
-RECORDED_SELECT = ", ".join(
-    f"ARRAY(SELECT x FROM jsonb_array_elements_text(c{n}::jsonb) WITH ORDINALITY AS e(x, i) ORDER BY i)"  # noqa: S608
-    + ("::uuid[]" if n == 15 else "")
-    if n in (9, 15)
-    else f"c{n}"
-    for n in range(len(RECORDED_TYPES))
-)
-RECORDED_UNNEST = ", ".join(f"%s::{t}[]" for t in RECORDED_TYPES)
-RECORDED_ALIASES = ", ".join(f"c{n}" for n in range(len(RECORDED_TYPES)))
 RULE_COLUMNS = ("category", "tags", "notes", "categorization_source", "confidence")
 
 
@@ -50,18 +34,6 @@ def sides(kind: EntryKind, postings: Any) -> tuple[Any, Any, Any, list[Any]]:
     else:
         account_id, to_account_id = own[0][0], None
     return account_id, to_account_id, abs(own[0][1].amount), [a for a, _ in own]
-
-
-def recorded_row(e: Any) -> tuple[Any, ...]:
-    """The values of RECORDED_COLUMNS for a recorded transaction."""
-    account_id, to_account_id, amount, own_ids = sides(EntryKind(e.kind), e.postings)
-    own = [(p.household_account_id(), p.amount) for p in e.postings if p.household_account_id()]
-    return (
-        e.household_id, e.originator_id, e.originator_version, str(e.kind), str(e.status),
-        e.date, e.description, e.merchant, e.category, json.dumps(list(e.tags)), e.notes,
-        amount, own[0][1].currency, account_id, to_account_id, json.dumps([str(a) for a in own_ids]),
-        e.timestamp, e.timestamp, "manual" if e.category else None, 1 if e.category else None,
-    )  # fmt: skip
 
 
 class TransactionsProjection(Projection):
@@ -102,77 +74,51 @@ class TransactionsProjection(Projection):
         Transaction.ForeignAmount,
     )
 
-    def __init__(self, schema: str) -> None:
-        super().__init__(schema)
-        self._recorded: list[tuple[Any, ...]] = []  # rows of recorded transactions, not yet written
-
-    def apply(self, event: Any, curs: Cursor[Any]) -> None:
-        if isinstance(event, Transaction.Recorded):  # buffered: written by the next flush
-            self._recorded.append(recorded_row(event))
-            return
-        self.flush(curs)  # every other event may read or change a recorded row
-        self._apply(event, curs)
-
-    def flush(self, curs: Cursor[Any]) -> None:
-        """Insert the buffered transactions in one statement."""
-        if not self._recorded:
-            return
-        rows, self._recorded = self._recorded, []
-        curs.execute(
-            f"INSERT INTO {self.schema}.transactions ({RECORDED_COLUMNS}) SELECT {RECORDED_SELECT}"  # noqa: S608
-            f" FROM unnest({RECORDED_UNNEST}) AS r({RECORDED_ALIASES})",
-            [list(column) for column in zip(*rows, strict=True)],
-        )
-
-    def discard(self) -> None:
-        super().discard()
-        self._recorded = []
-
     @singledispatchmethod
-    def _apply(self, event: object, curs: Cursor[Any]) -> None:
+    def apply(self, event: object, curs: Cursor[Any]) -> None:
         self.unexpected(event)
 
-    @_apply.register
+    @apply.register
     def _(self, e: Account.Opened, curs: Cursor[Any]) -> None:
         curs.execute(
             f"INSERT INTO {self.schema}.account_access (account_id, household_id) VALUES (%s, %s)",  # noqa: S608
             (e.originator_id, e.household_id),
         )
 
-    @_apply.register
+    @apply.register
     def _(self, e: Account.OwnerAssigned, curs: Cursor[Any]) -> None:
         self._access(curs, e, "owner_id = %s", e.owner_id)
 
-    @_apply.register
+    @apply.register
     def _(self, e: Account.SharingChanged, curs: Cursor[Any]) -> None:
         self._access(
             curs, e, "default_access = %s, member_access = %s", str(e.default_access), sharing_json(e)
         )
 
-    @_apply.register
+    @apply.register
     def _(self, e: Transaction.Imported, curs: Cursor[Any]) -> None:
         self._update(curs, e, "import_batch_id = %s, external_id = %s", e.batch_id, e.external_id)
 
-    @_apply.register
+    @apply.register
     def _(self, e: Transaction.Held, curs: Cursor[Any]) -> None:
         self._update(curs, e, "expires_at = %s", e.expires_at)
 
-    @_apply.register
+    @apply.register
     def _(self, e: Transaction.Settled, curs: Cursor[Any]) -> None:
         _, _, amount, _ = sides(self._kind(curs, e), e.postings)
         self._update(curs, e, "status = 'posted', amount = %s, date = %s, expires_at = NULL", amount, e.on)
 
-    @_apply.register
+    @apply.register
     def _(self, e: Transaction.SettlementReverted, curs: Cursor[Any]) -> None:
         _, _, amount, _ = sides(self._kind(curs, e), e.postings)
         self._update(curs, e, "status = 'pending', amount = %s, date = %s", amount, e.on)
 
-    @_apply.register(Transaction.Voided)
-    @_apply.register(Transaction.Expired)
+    @apply.register(Transaction.Voided)
+    @apply.register(Transaction.Expired)
     def _(self, e: Any, curs: Cursor[Any]) -> None:
         self._update(curs, e, "status = %s", "cancelled")
 
-    @_apply.register
+    @apply.register
     def _(self, e: Transaction.ForeignAmount, curs: Cursor[Any]) -> None:
         self._update(
             curs, e, "original_amount = %s, original_currency = %s, rate = %s",
@@ -189,7 +135,7 @@ class TransactionsProjection(Projection):
             raise LookupError(f"transaction {e.originator_id} is not in the read model")
         return EntryKind(row[0])
 
-    @_apply.register
+    @apply.register
     def _(self, e: Transaction.ReceiptAttached, curs: Cursor[Any]) -> None:
         curs.execute(
             f"INSERT INTO {self.schema}.receipts VALUES (%s, %s, %s, %s, %s, %s)",  # noqa: S608
@@ -197,7 +143,7 @@ class TransactionsProjection(Projection):
         )
         self._update(curs, e, "receipts = receipts + 1")
 
-    @_apply.register
+    @apply.register
     def _(self, e: Transaction.ReceiptDetached, curs: Cursor[Any]) -> None:
         curs.execute(
             f"DELETE FROM {self.schema}.receipts WHERE transaction_id = %s AND sha256 = %s",  # noqa: S608
@@ -205,18 +151,18 @@ class TransactionsProjection(Projection):
         )
         self._update(curs, e, "receipts = receipts - 1")
 
-    @_apply.register
+    @apply.register
     def _(self, e: ImportBatch.Started, curs: Cursor[Any]) -> None:
         curs.execute(
             f"INSERT INTO {self.schema}.imports VALUES (%s, %s, %s, %s, NULL, false, %s, %s)",  # noqa: S608
             (e.originator_id, e.household_id, e.account_id, Jsonb(e.source), e.timestamp, e.timestamp),
         )
 
-    @_apply.register
+    @apply.register
     def _(self, e: ImportBatch.Completed, curs: Cursor[Any]) -> None:
         self._import(curs, e, "report = %s", Jsonb(e.report))
 
-    @_apply.register
+    @apply.register
     def _(self, e: ImportBatch.Reverted, curs: Cursor[Any]) -> None:
         self._import(curs, e, "reverted = %s", True)
 
@@ -226,11 +172,11 @@ class TransactionsProjection(Projection):
             (value, e.timestamp, e.originator_id),
         )
 
-    @_apply.register
+    @apply.register
     def _(self, e: Transaction.ImportReverted, curs: Cursor[Any]) -> None:
         self._update(curs, e, "status = %s", "cancelled")
 
-    @_apply.register
+    @apply.register
     def _(self, e: Transaction.TransferMatched, curs: Cursor[Any]) -> None:
         account_id, to_account_id, _, own = sides(EntryKind.TRANSFER, e.postings)
         self._update(
@@ -240,7 +186,7 @@ class TransactionsProjection(Projection):
             account_id, to_account_id, own,
         )  # fmt: skip
 
-    @_apply.register
+    @apply.register
     def _(self, e: Transaction.TransferUnmatched, curs: Cursor[Any]) -> None:
         account_id, to_account_id, _, own = sides(EntryKind(e.kind), e.postings)
         self._update(
@@ -249,32 +195,47 @@ class TransactionsProjection(Projection):
             e.kind, account_id, to_account_id, own, e.category,
         )  # fmt: skip
 
-    @_apply.register
+    @apply.register
+    def _(self, e: Transaction.Recorded, curs: Cursor[Any]) -> None:
+        account_id, to_account_id, amount, own_ids = sides(EntryKind(e.kind), e.postings)
+        own = [(p.household_account_id(), p.amount) for p in e.postings if p.household_account_id()]
+        curs.execute(
+            f"INSERT INTO {self.schema}.transactions ({RECORDED_COLUMNS}) VALUES"  # noqa: S608 - schema is ours
+            " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                e.household_id, e.originator_id, e.originator_version, str(e.kind), str(e.status),
+                e.date, e.description, e.merchant, e.category, list(e.tags), e.notes,
+                amount, own[0][1].currency, account_id, to_account_id, own_ids,
+                e.timestamp, e.timestamp, "manual" if e.category else None, 1 if e.category else None,
+            ),
+        )  # fmt: skip
+
+    @apply.register
     def _(self, e: Transaction.Edited, curs: Cursor[Any]) -> None:
         columns = [c for c in EDITABLE_COLUMNS if c in e.changes]
         assignments = ", ".join(f"{c} = %s" for c in columns)
         self._update(curs, e, assignments, *(e.changes[c] for c in columns))
 
-    @_apply.register
+    @apply.register
     def _(self, e: Transaction.Recategorised, curs: Cursor[Any]) -> None:
         self._update(
             curs, e, "category = %s, categorization_source = 'manual', confidence = 1, rule_id = NULL",
             e.category,
         )  # fmt: skip
 
-    @_apply.register
+    @apply.register
     def _(self, e: Transaction.Categorised, curs: Cursor[Any]) -> None:
         self._update(
             curs, e, "category = %s, categorization_source = %s, confidence = %s, rule_id = NULL",
             e.category, e.source, e.confidence,
         )  # fmt: skip
 
-    @_apply.register
+    @apply.register
     def _(self, e: Transaction.RuleApplied, curs: Cursor[Any]) -> None:
         after = {name: change[1] for name, change in e.changes.items()}
         self._set_fields(curs, e, after, e.rule_id if "category" in after else None)
 
-    @_apply.register
+    @apply.register
     def _(self, e: Transaction.RuleUndone, curs: Cursor[Any]) -> None:
         self._set_fields(curs, e, e.restored, None)
 
@@ -287,11 +248,11 @@ class TransactionsProjection(Projection):
             params.append(rule_id)
         self._update(curs, e, ", ".join(assignments), *params)
 
-    @_apply.register
+    @apply.register
     def _(self, e: CategoryBook.Renamed, curs: Cursor[Any]) -> None:
         self._repoint(curs, e.household_id, e.old, e.new)
 
-    @_apply.register
+    @apply.register
     def _(self, e: CategoryBook.Merged, curs: Cursor[Any]) -> None:
         self._repoint(curs, e.household_id, e.source, e.into)
 
@@ -303,19 +264,19 @@ class TransactionsProjection(Projection):
             (new, household_id, old),
         )
 
-    @_apply.register
+    @apply.register
     def _(self, e: Transaction.Posted, curs: Cursor[Any]) -> None:
         self._update(curs, e, "status = %s", "posted")
 
-    @_apply.register
+    @apply.register
     def _(self, e: Transaction.Disputed, curs: Cursor[Any]) -> None:
         self._update(curs, e, "status = %s", "disputed")
 
-    @_apply.register
+    @apply.register
     def _(self, e: Transaction.Cancelled, curs: Cursor[Any]) -> None:
         self._update(curs, e, "status = %s", "cancelled")
 
-    @_apply.register
+    @apply.register
     def _(self, e: Transaction.Reconciled, curs: Cursor[Any]) -> None:
         self._update(curs, e, "reconciled = %s", True)
 

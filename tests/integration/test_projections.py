@@ -239,8 +239,8 @@ def test_a_crash_mid_batch_applies_nothing_twice(books: Books, database: str) ->
 def test_batches_of_one_event_and_of_500_build_the_same_read_model(
     books: Books, database: str, name: str
 ) -> None:
-    """The buffered writes (recorded transactions, postings, balance changes written once
-    per batch or before the next event of another kind) change nothing but the speed."""
+    """Buffered writes (the accounts' postings and balance changes, written once per batch
+    or before the next event of another kind) change nothing but the speed."""
     fill(books, seed=11)
     one_by_one = ProjectionRunner(PROJECTIONS[name], database, schema="one_by_one", lock=False, batch_size=1)
     one_by_one.catch_up()
