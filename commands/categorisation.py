@@ -18,6 +18,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
+from commands.absence import ABSENT
 from commands.application import Ledger
 from commands.loading import load, load_account, with_retries
 from commands.messages import AddCategory, MergeCategory, RenameCategory, RuleBody
@@ -34,14 +35,28 @@ MAX_RUN = 10_000  # transactions one rule run may change (one append, all or not
 TRAINING_ROWS = 20_000
 
 
-def load_book(app: Ledger, household_id: UUID) -> CategoryBook:
-    """The household's book; a household that never changed it has the default tree."""
+def load_book(app: Ledger, household_id: UUID, *, remember_absence: bool = False) -> CategoryBook:
+    """The household's book; a household that never changed it has the default tree.
+    ``remember_absence``: skip the read for a while once the book was found absent
+    (commands/absence.py); the caller's append must then depend on ``unstored(book)``."""
+    key = book_id(household_id)
+    if remember_absence and ABSENT.known(key):
+        return CategoryBook.open(household_id)
     try:
-        book = app.repository.get(book_id(household_id))
+        book = app.repository.get(key)
     except AggregateNotFoundError:
+        if remember_absence:
+            ABSENT.seen(key)
         return CategoryBook.open(household_id)
     assert isinstance(book, CategoryBook)
     return book
+
+
+def unstored(book: CategoryBook) -> dict[UUID, int]:
+    """``depends_on`` for a default book that is not stored: it must still be absent (version
+    0) when the append is stored, else the append is a conflict and is tried again."""
+    pending = book.pending_events
+    return {book.id: 0} if pending and pending[0].originator_version == 1 else {}
 
 
 def changed(book: CategoryBook) -> list[CategoryBook]:

@@ -10,7 +10,6 @@ change, so the override and the change are stored together or not at all.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
+from commands.absence import ABSENT
 from commands.application import Ledger
 from ledger.books import Books, books_id
 from ledger.errors import ForbiddenError, PeriodClosedError
@@ -39,32 +39,19 @@ class Override:
 OVERRIDE: ContextVar[Override | None] = ContextVar("fiscaflow_period_override", default=None)
 
 
-# Households seen without books (most never close a period), so that their appends skip
-# the read. Safe because the append itself checks, under the events table's lock, that the
-# books are still absent (depends_on version 0); when they appeared meanwhile the append
-# fails as a conflict, ``forget`` drops the entry and the retry reads the books.
-NO_BOOKS_SECONDS = 30.0
-_no_books: dict[UUID, float] = {}
-
-
 def load_books(app: Ledger, household_id: UUID) -> Books | None:
-    """The household's books, or None if it never closed a period."""
+    """The household's books, or None if it never closed a period (remembered for a while,
+    commands/absence.py: the append depends on their absence, see ``guard``)."""
     key = books_id(household_id)
-    if _no_books.get(key, 0.0) > time.monotonic():
+    if ABSENT.known(key):
         return None
     try:
         books: object = app.repository.get(key)
     except AggregateNotFoundError:
-        _no_books[key] = time.monotonic() + NO_BOOKS_SECONDS
+        ABSENT.seen(key)
         return None
     assert isinstance(books, Books)
     return books
-
-
-def forget(books_ids: Iterable[UUID]) -> None:
-    """After a conflict: read these books again next time."""
-    for key in books_ids:
-        _no_books.pop(key, None)
 
 
 def changed_transactions(aggregates: Iterable[Aggregate]) -> Iterator[Transaction]:

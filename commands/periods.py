@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from decimal import Decimal
 from uuid import UUID
 
+from commands.absence import ABSENT
 from commands.application import Ledger
 from commands.audit import MAX_CHECKPOINT, checkpoint, head
-from commands.closed_periods import forget, load_books
+from commands.closed_periods import load_books
 from commands.loading import load, with_retries
 from commands.write_path import Appended, append
 from ledger.account import Account
@@ -107,7 +108,7 @@ class PeriodCommands:
             # Stored only if no account or transaction it summed changed meanwhile (else
             # tried again): the balances are those of the books at the close.
             closed = append(self.app, books, depends_on=read)
-            forget([books.id])  # this process's appends read the books from now on
+            ABSENT.forget([books.id])  # this process's appends read the books from now on
             return closed
 
         return with_retries(attempt)

@@ -12,7 +12,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from commands.application import Ledger
-from commands.categorisation import LearnedCategoriser, categorise_new, changed, load_book
+from commands.categorisation import LearnedCategoriser, categorise_new, changed, load_book, unstored
 from commands.history import describe
 from commands.loading import StripedLocks, check_expected_version, load, load_account, with_retries
 from commands.messages import EditTransaction, PostTransaction, Reason, Recategorise, RecordTransaction
@@ -89,7 +89,7 @@ class TransactionCommands:
         self, household_id: UUID, commands: list[RecordTransaction], actor: UUID | None
     ) -> Appended:
         accounts: dict[UUID, Account] = {}  # loaded once: postings of later items see earlier ones
-        book = load_book(self.app, household_id)
+        book = load_book(self.app, household_id, remember_absence=True)
         transactions = []
         for item, command in enumerate(commands):
             try:
@@ -98,7 +98,10 @@ class TransactionCommands:
                 if len(commands) > 1:
                     error.extra["item"] = item
                 raise
-        return append(self.app, transactions[0], *transactions[1:], *accounts.values(), *changed(book))
+        return append(
+            self.app, transactions[0], *transactions[1:], *accounts.values(), *changed(book),
+            depends_on=unstored(book),
+        )  # fmt: skip
 
     def record_with(
         self, household_id: UUID, command: RecordTransaction, transaction_id: UUID, cause: Aggregate

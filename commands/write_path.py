@@ -16,8 +16,9 @@ from eventsourcing.persistence import IntegrityError, OperationalError
 from psycopg import Cursor
 
 from commands import idempotency_key as idempotency
+from commands.absence import ABSENT
 from commands.application import Ledger
-from commands.closed_periods import forget, guard
+from commands.closed_periods import guard
 from ledger.errors import ConcurrencyConflictError
 
 
@@ -67,13 +68,14 @@ def append(
     books, read = guard(app, (subject, *others))
     others = (*others, *books)
     key = idempotency.CURRENT.get()
-    options: dict[str, Any] = {"depends_on": {**read, **(depends_on or {})}, "within": within}
+    read = {**read, **(depends_on or {})}
+    options: dict[str, Any] = {"depends_on": read, "within": within}
     if key is not None:
         options["idempotency"] = (key.scope, key.key, key.fingerprint, subject.id, subject.version)
     try:
         recordings = app.save(subject, *others, **options)
     except IntegrityError as error:
-        forget(read)  # the books may have appeared: the retry reads them
+        ABSENT.forget(read)  # what was absent may have appeared: the retry reads it
         if key is not None and key_taken(app, key):
             raise idempotency.DuplicateRequestError from error
         raise ConcurrencyConflictError("another change was saved first; reload and try again") from error
@@ -87,4 +89,5 @@ def append(
     created = tuple(
         r.domain_event.originator_id for r in recordings if r.domain_event.originator_version == 1
     )
+    ABSENT.forget(created)  # what this process saw absent and just created exists now
     return Appended(subject.id, subject.version, position, created, len(recordings))

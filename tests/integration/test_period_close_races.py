@@ -3,12 +3,12 @@ commits second sees the other, because each append checks, under the events tabl
 that what it decided on is unchanged (commands/recorder.py ``depends_on``).
 
 The interleavings are forced, not hoped for: the other process's write is made at the
-exact point between one side's read and its append."""
+exact point between one side's read and its append. The same holds for a category book a
+process remembers as absent (commands/absence.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 
 from commands import closed_periods, periods
-from commands.messages import EditTransaction
+from commands.absence import ABSENT
+from commands.messages import AddCategory, EditTransaction, RenameCategory
 from commands.periods import PeriodCommands
 from ledger.books import Books, books_id
+from ledger.categories import book_id
 from ledger.errors import PeriodClosedError
 from ledger.transaction import Transaction
 from tests.integration.helpers import Books as Ledgers
@@ -101,9 +103,32 @@ def test_a_process_that_last_saw_no_books_learns_of_a_close_from_the_conflict(
     spent = writer.record(household, "expense", account, "10.00", date=dt.date(2026, 1, 15))
     assert closed_periods.load_books(writer.ledger, household) is None  # remembered: no books
     PeriodCommands(closer.ledger, database).close(household, JANUARY, None)
-    closed_periods._no_books[books_id(household)] = time.monotonic() + 30  # as another process would still
+    ABSENT.seen(books_id(household))  # as another process would still
     with pytest.raises(PeriodClosedError):
         writer.transactions.edit(household, spent, EditTransaction(description="late"), None)
-    assert books_id(household) not in closed_periods._no_books  # forgotten on the conflict
+    assert not ABSENT.known(books_id(household))  # forgotten on the conflict
     stored = writer.ledger.repository.get(spent)
     assert isinstance(stored, Transaction) and stored.description == ""
+
+
+def test_a_process_that_last_saw_no_category_book_records_under_the_book_another_made(
+    two: tuple[Ledgers, Ledgers],
+) -> None:
+    """Recording skips reading a category book the household never had (a 30 s memory);
+    a rename made by another process meanwhile still applies: the append depends on the
+    book's absence, fails as a conflict, forgets it, and the retry reads the book."""
+    writer, other = two
+    household = uuid.uuid4()
+    account = writer.open(household)
+    writer.record(household, "expense", account, "5.00", category="groceries")
+    assert ABSENT.known(book_id(household))  # remembered: no book
+    other.categories.rename(household, "groceries", RenameCategory(name="supermarket"))
+    late = writer.record(household, "expense", account, "7.00", category="groceries")
+    stored = writer.ledger.repository.get(late)
+    assert isinstance(stored, Transaction) and stored.category == "supermarket"  # the alias resolved
+    assert not ABSENT.known(book_id(household))  # forgotten on the conflict
+    again = uuid.uuid4()
+    writer.record(again, "expense", writer.open(again), "1.00", category="groceries")
+    assert ABSENT.known(book_id(again))
+    writer.categories.add(again, AddCategory(name="falconry"))
+    assert not ABSENT.known(book_id(again))  # this process created it: forgotten at once
