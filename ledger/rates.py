@@ -10,7 +10,7 @@ currency with no recorded rate are not converted, and the answer says so.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -53,16 +53,22 @@ class Converted:
     unconverted: dict[str, Decimal] = field(default_factory=dict)
 
 
-def convert_sums(
-    sums: Mapping[str, Decimal], currency: str, rates: Mapping[str, tuple[Decimal, dt.date]]
-) -> Converted:
-    """Add up amounts by currency in ``currency`` at the recorded ``rates`` (unrounded)."""
+Rates = Mapping[str, tuple[Decimal, dt.date]]
+
+
+def convert_sums(sums: Mapping[str, Decimal], currency: str, rates: Callable[[], Rates]) -> Converted:
+    """Add up amounts by currency in ``currency`` at the recorded rates (unrounded);
+    ``rates`` is asked for them only when an amount is in another currency (most sums are
+    not, and reading the rates is a query)."""
     out = Converted()
+    known: Rates = {}
+    if any(code != currency for code in sums):
+        known = rates()
     for code, amount in sums.items():
         if code == currency:
             out.total += amount
-        elif code in rates:
-            out.total += amount * rates[code][0]
+        elif code in known:
+            out.total += amount * known[code][0]
             out.used.add(code)
         else:
             out.unconverted[code] = out.unconverted.get(code, Decimal(0)) + amount

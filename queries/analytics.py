@@ -21,7 +21,7 @@ import msgspec
 
 from ledger.errors import InvalidInputError
 from ledger.money import MINOR_UNITS
-from ledger.rates import LATEST_RATES, latest_rates
+from ledger.rates import LATEST_RATES, Rates, latest_rates
 from queries.db import ReadStore
 from queries.transactions import S, hidden_accounts
 from queries.views import Rate
@@ -93,7 +93,7 @@ def recorded_rates(curs: Any, household_id: UUID, currency: str) -> dict[str, tu
     return latest_rates(rows, currency)
 
 
-def rates_used(rates: dict[str, tuple[Decimal, dt.date]], used: set[str], currency: str) -> list[Rate]:
+def rates_used(rates: Rates, used: set[str], currency: str) -> list[Rate]:
     """The rates an answer used, for the answer to say so."""
     return [
         Rate(source=c, target=currency, rate=str(rates[c][0].normalize()), recorded_on=rates[c][1])

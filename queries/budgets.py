@@ -7,6 +7,8 @@ ledger.rates, as in analytics); the period lists the rates used and what had no 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -15,7 +17,7 @@ from ledger.budget import Period, available, period_bounds, previous_period
 from ledger.categories import DEFAULT_TREE
 from ledger.errors import NotFoundError
 from ledger.money import MINOR_UNITS, Money
-from ledger.rates import Converted, convert_sums
+from ledger.rates import Converted, Rates, convert_sums
 from queries.analytics import rates_used, recorded_rates
 from queries.db import BUDGETS_SCHEMA, CATEGORIES_SCHEMA, TRANSACTIONS_SCHEMA, ReadStore
 from queries.transactions import hidden_accounts
@@ -37,6 +39,11 @@ def covered(curs: Any, household_id: UUID, categories: list[str]) -> list[str]:
     return sorted(found)
 
 
+def household_rates(curs: Any, household_id: UUID) -> Callable[[str], Rates]:
+    """The household's recorded rates into a currency, read once per currency when asked."""
+    return functools.cache(lambda currency: recorded_rates(curs, household_id, currency))
+
+
 def spent(
     curs: Any,
     household_id: UUID,
@@ -45,7 +52,7 @@ def spent(
     start: dt.date,
     end: dt.date,
     viewer: UUID | None,
-    rates: dict[str, tuple[Decimal, dt.date]],
+    rates: Callable[[], Rates],
 ) -> Converted:
     """The period's spending in the budget's categories, in ``currency`` (other currencies
     converted at the recorded ``rates``), unrounded."""
@@ -64,13 +71,15 @@ def spent(
     return convert_sums({r["currency"]: Decimal(r["spent"]) for r in curs.fetchall()}, currency, rates)
 
 
-def _view(curs: Any, row: dict[str, Any], on: dt.date, viewer: UUID | None) -> BudgetView:
+def _view(
+    curs: Any, row: dict[str, Any], on: dt.date, viewer: UUID | None, rates_in: Callable[[str], Rates]
+) -> BudgetView:
     period = Period(row["period"])
     household = row["household_id"]
     names = covered(curs, household, list(row["categories"]))
     start, end = period_bounds(period, on)
     currency = row["currency"]
-    rates = recorded_rates(curs, household, currency)
+    rates = functools.partial(rates_in, currency)
     limit = Money.of(row["amount"], currency)
     before = None
     if row["rollover"]:
@@ -108,7 +117,7 @@ def _view(curs: Any, row: dict[str, Any], on: dt.date, viewer: UUID | None) -> B
             remaining=str(q(allowed - used, currency).amount),
             percent=round(percent, 2),
             thresholds_reached=[t for t in row["thresholds"] if percent >= t],
-            rates=rates_used(rates, this.used, currency),
+            rates=rates_used(rates(), this.used, currency) if this.used else [],
             unconverted={c: str(a) for c, a in sorted(this.unconverted.items())},
         ),
     )
@@ -121,7 +130,8 @@ def list_budgets(store: ReadStore, household_id: UUID, viewer: UUID | None, on: 
             f" AND {VISIBLE} ORDER BY name, budget_id",
             (household_id, viewer, viewer),
         )
-        return [_view(curs, row, on, viewer) for row in curs.fetchall()]
+        rates_in = household_rates(curs, household_id)
+        return [_view(curs, row, on, viewer, rates_in) for row in curs.fetchall()]
 
 
 def get_budget(
@@ -136,7 +146,7 @@ def get_budget(
         row = curs.fetchone()
         if row is None:
             raise NotFoundError(f"no budget {budget_id}")
-        return _view(curs, row, on, viewer)
+        return _view(curs, row, on, viewer, household_rates(curs, household_id))
 
 
 def budget_alerts(

@@ -26,6 +26,8 @@ again as of the change, and may alert for thresholds not reached before.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from decimal import Decimal
 from functools import singledispatchmethod
 from typing import Any
@@ -37,7 +39,7 @@ from ledger.budget import Budget, Period, alert_id, available, period_bounds
 from ledger.categories import DEFAULT_TREE, CategoryBook
 from ledger.money import MINOR_UNITS
 from ledger.posting import UNCATEGORISED, EntryKind
-from ledger.rates import LATEST_RATES, convert_sums, latest_rates
+from ledger.rates import LATEST_RATES, Rates, convert_sums, latest_rates
 from ledger.transaction import Transaction
 from projections.base import Projection
 
@@ -306,7 +308,7 @@ class BudgetAlertsProjection(Projection):
         starts = {period_bounds(period, day) for day in days}
         if rollover:  # this period's spending changes what the next one has
             starts |= {period_bounds(period, end + dt.timedelta(days=1)) for _, end in list(starts)}
-        rates = self._rates(curs, household, currency)
+        rates = functools.cache(lambda: self._rates(curs, household, currency))
         for start, end in sorted(starts):
             used = self._spent(curs, household, names, currency, start, end, rates)
             before = None
@@ -334,7 +336,7 @@ class BudgetAlertsProjection(Projection):
         currency: str,
         start: dt.date,
         end: dt.date,
-        rates: dict[str, tuple[Decimal, dt.date]],
+        rates: Callable[[], Rates],
     ) -> Decimal:
         curs.execute(
             f"SELECT currency, sum(amount) FROM {self.schema}.expenses"  # noqa: S608

@@ -24,8 +24,16 @@ def test_when_both_directions_were_recorded_the_later_one_wins() -> None:
 
 def test_sums_convert_at_the_rates_and_report_what_they_used_and_could_not_convert() -> None:
     converted = convert_sums(
-        {"EUR": D("10.00"), "USD": D("60.00"), "GBP": D("5.00")}, "EUR", {"USD": (D("0.9"), MAY_1)}
+        {"EUR": D("10.00"), "USD": D("60.00"), "GBP": D("5.00")}, "EUR", lambda: {"USD": (D("0.9"), MAY_1)}
     )
     assert converted.total == D("64.0000")
     assert converted.used == {"USD"}
     assert converted.unconverted == {"GBP": D("5.00")}
+
+
+def test_the_rates_are_read_only_when_an_amount_is_in_another_currency() -> None:
+    def unread() -> dict[str, tuple[Decimal, dt.date]]:
+        raise AssertionError("the rates were read for amounts all in the currency")
+
+    assert convert_sums({"EUR": D("10.00")}, "EUR", unread).total == D("10.00")
+    assert convert_sums({}, "EUR", unread).total == 0
