@@ -146,18 +146,13 @@ def test_spending_and_alerts_follow_every_change(
             ).fetchone()
             assert row is not None
             assert Decimal(row[0]) == spent(book, start, end), month
-        emitted = conn.execute(
-            "SELECT state FROM eventstore.fiscaflow_events WHERE topic LIKE %s"
-            " AND convert_from(state, 'UTF8') LIKE %s",
-            ("%BudgetThresholdCrossed", f"%{budget.hex}%"),
-        ).fetchall()
-    alerts = [books.ledger.mapper.transcoder.decode(bytes(state)) for (state,) in emitted]
-    found = [(a["period_start"], a["threshold"]) for a in alerts]
+    found = [(start, threshold) for start, threshold, _ in alerts_of(database, books, budget)]
     assert len(found) == len(set(found))  # exactly once each
     assert set(found) == expected
 
 
 def alerts_of(database: str, books: Books, budget: uuid.UUID) -> list[tuple[Any, ...]]:
+    """The budget's BudgetThresholdCrossed events: (period start, threshold, spent), sorted."""
     with psycopg.connect(database) as conn:
         emitted = conn.execute(
             "SELECT state FROM eventstore.fiscaflow_events WHERE topic LIKE %s"

@@ -64,6 +64,17 @@ def write(
         time.sleep(rng.uniform(0, 0.01))
 
 
+def incomes(database: str, count: int) -> None:
+    """A new household with an account and ``count`` incomes: 1 + 2 x count events (an
+    income also posts to its account)."""
+    books = Books(database)
+    household = uuid.uuid4()
+    account = books.open(household)
+    for n in range(count):
+        books.record(household, "income", account, f"{n + 1}.00")
+    books.close()
+
+
 def relay_process(database: str, url: str, log: Path | None = None) -> subprocess.Popen[bytes]:
     """``fiscaflow relay run``; with a ``log``, its stderr goes there and this returns once
     it says it is relaying (its signal handlers are in place)."""
@@ -235,10 +246,7 @@ def test_messages_are_persistent_on_a_durable_topic_exchange_from_a_confirmed_ch
     database: str, broker: tuple[str, str]
 ) -> None:
     vhost, url = broker
-    books = Books(database)
-    household = uuid.uuid4()
-    books.record(household, "income", books.open(household), "5.00")
-    books.close()
+    incomes(database, 1)
     relay = Relay(database, url)
     assert relay.catch_up() == 3  # into no queue yet: the exchange is the relay's own
     exchanges = rows(
@@ -274,12 +282,7 @@ def test_a_batch_the_broker_does_not_confirm_is_not_recorded_and_goes_out_again(
     them back): the batch fails, the position stays, and the next run publishes it again."""
     vhost, url = broker
     queue = declare(url)
-    books = Books(database)
-    household = uuid.uuid4()
-    account = books.open(household)
-    for n in range(3):
-        books.record(household, "income", account, f"{n + 1}.00")
-    books.close()
+    incomes(database, 3)
     relay = Relay(database, url)
     proxy = Severable(hold_confirms=True)
     try:
@@ -306,10 +309,7 @@ def test_a_poison_message_is_dead_lettered_and_the_consumer_goes_on(
 ) -> None:
     _, url = broker
     queue = declare(url)
-    books = Books(database)
-    household = uuid.uuid4()
-    books.record(household, "income", books.open(household), "5.00")
-    books.close()
+    incomes(database, 1)
     with Connection(url) as conn:
         Producer(conn.default_channel, exchange=EXCHANGE).publish(
             b"{not json", routing_key="Transaction.Recorded"
@@ -331,12 +331,7 @@ def test_postgres_seen_applies_each_event_once_across_a_full_republish(
 ) -> None:
     _, url = broker
     queue = declare(url)
-    books = Books(database)
-    household = uuid.uuid4()
-    account = books.open(household)
-    for n in range(5):
-        books.record(household, "income", account, f"{n + 1}.00")
-    books.close()
+    incomes(database, 5)
     relay = Relay(database, url, batch_size=4)
     assert relay.catch_up() == 11
     with psycopg.connect(database, autocommit=True) as conn:
@@ -358,10 +353,7 @@ def test_postgres_seen_applies_each_event_once_across_a_full_republish(
 
 
 def test_the_embedded_default_relays_in_process_on_memory_transport(database: str) -> None:
-    books = Books(database)
-    household = uuid.uuid4()
-    books.record(household, "income", books.open(household), "5.00")
-    books.close()
+    incomes(database, 1)
     queue = event_queue(f"embedded-{uuid.uuid4().hex[:6]}", ("Transaction.*",))
     with Connection("memory://") as conn:
         queue(conn.default_channel).declare()
