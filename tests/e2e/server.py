@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import redis
 
-from tests.conftest import service_missing
+from tests.conftest import create_database, drop_database, service_missing
 
 
 def free_port() -> int:
@@ -67,6 +67,18 @@ class Server:
             return self.process.wait(timeout=30)
         finally:
             self.log.close()
+
+
+@contextmanager
+def served(env: dict[str, str], log: Path, unset: tuple[str, ...] = ()) -> Iterator[Server]:
+    """A server on a fresh database of its own (DATABASE_URL), stopped and dropped after."""
+    conninfo = create_database()
+    running = Server({"DATABASE_URL": conninfo, **env}, log, unset=unset)
+    try:
+        yield running
+    finally:
+        running.stop()
+        drop_database(conninfo)
 
 
 @contextmanager

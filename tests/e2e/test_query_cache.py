@@ -13,8 +13,7 @@ import psycopg
 import pytest
 import redis
 
-from tests.conftest import create_database, drop_database
-from tests.e2e.server import Server
+from tests.e2e.server import Server, served
 from tests.e2e.test_redis_store import REDIS_URL, SECRET, redis_client  # noqa: F401 - a fixture
 from tests.e2e.users import sign_up
 
@@ -23,19 +22,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def server(redis_client: redis.Redis, tmp_path: Path) -> Iterator[Server]:  # noqa: F811
-    conninfo = create_database()
-    env = {
-        "DATABASE_URL": conninfo,
-        "REDIS_URL": REDIS_URL,
-        "FISCAFLOW_JWT_SECRET": SECRET,
-        "FISCAFLOW_RATE_LIMIT": "0",
-    }
-    running = Server(env, tmp_path / "server.log")
-    try:
+    env = {"REDIS_URL": REDIS_URL, "FISCAFLOW_JWT_SECRET": SECRET, "FISCAFLOW_RATE_LIMIT": "0"}
+    with served(env, tmp_path / "server.log") as running:
         yield running
-    finally:
-        running.stop()
-        drop_database(conninfo)
 
 
 def cached_keys(client: redis.Redis) -> set[bytes]:
@@ -90,14 +79,9 @@ def test_answers_are_cached_per_tenant_and_never_older_than_the_token(
 
 @pytest.fixture
 def memory_server(tmp_path: Path) -> Iterator[Server]:
-    conninfo = create_database()
-    env = {"DATABASE_URL": conninfo, "FISCAFLOW_MODE": "development", "FISCAFLOW_RATE_LIMIT": "0"}
-    running = Server(env, tmp_path / "server.log", unset=("REDIS_URL",))  # the memory store
-    try:
+    env = {"FISCAFLOW_MODE": "development", "FISCAFLOW_RATE_LIMIT": "0"}
+    with served(env, tmp_path / "server.log", unset=("REDIS_URL",)) as running:  # the memory store
         yield running
-    finally:
-        running.stop()
-        drop_database(conninfo)
 
 
 def test_without_redis_the_memory_store_caches_by_tenant_and_position(memory_server: Server) -> None:
