@@ -17,13 +17,12 @@ from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
-from litestar.stores.redis import RedisStore
 
 from api.accounts import AccountController
 from api.analytics import AnalyticsController
 from api.audit import AuditController
 from api.audit_bitemporal import BitemporalController
-from api.auth import jwt_auth
+from api.auth import SharedStore, jwt_auth
 from api.budgets import BudgetController
 from api.categories import CategoryController, RuleController
 from api.errors import EXCEPTION_HANDLERS, SECURITY_HEADERS
@@ -72,7 +71,7 @@ def stores(settings: Settings) -> dict[str, Store]:
     """Rate limits, login throttling, the token deny-list and cached query answers: Redis
     when configured."""
     if settings.redis_url:
-        redis = RedisStore.with_client(url=settings.redis_url, namespace="fiscaflow")
+        redis = SharedStore.with_client(url=settings.redis_url, namespace="fiscaflow")
         names = ("auth", "rate_limit", "cache")
         return {name: redis.with_namespace(name) for name in names}
     return {"auth": MemoryStore(), "rate_limit": MemoryStore(), "cache": MemoryStore()}

@@ -236,6 +236,20 @@ class Rule:
         return self
 
 
+def _built(defaults: list[list[Any]]) -> dict[str, Category]:
+    return {key(name): Category(name, parent, kind, builtin=True) for name, parent, kind in defaults}
+
+
+DEFAULT_LISTS = [list(c) for c in DEFAULT_TREE]
+DEFAULT_CATEGORIES = _built(DEFAULT_LISTS)
+
+
+def builtin_categories(defaults: list[list[Any]]) -> dict[str, Category]:
+    """The categories a book opens with. Every command on a household without a stored book
+    opens one (commands/absence.py), so the usual tree is built once (Category is frozen)."""
+    return dict(DEFAULT_CATEGORIES) if defaults == DEFAULT_LISTS else _built(defaults)
+
+
 class CategoryBook(Aggregate):
     """A household's categories (a tree of two levels), aliases of renamed or merged
     categories, rules, and the runs of rules over past transactions."""
@@ -251,9 +265,7 @@ class CategoryBook(Aggregate):
     @event("Opened")
     def __init__(self, household_id: UUID, defaults: list[list[Any]]) -> None:
         self.household_id = household_id
-        self.categories: dict[str, Category] = {
-            key(name): Category(name, parent, kind, builtin=True) for name, parent, kind in defaults
-        }
+        self.categories = builtin_categories(defaults)
         self.aliases: dict[str, str] = {}  # key of a former name -> key it now means
         self.rules: dict[UUID, Rule] = {}
         self.runs: dict[UUID, tuple[UUID, list[UUID], bool]] = {}  # run -> rule, transactions, undone

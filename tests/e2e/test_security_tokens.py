@@ -473,6 +473,16 @@ def test_concurrent_refreshes_of_one_token_give_exactly_one_success(
     assert sorted(statuses) == [200] + [401] * (racers - 1)
 
 
+def test_a_token_accepted_before_is_refused_once_it_expires(server: Server, member: Member) -> None:
+    """The server remembers a verified token (api/auth.VERIFIED), never past its expiry."""
+    expires = now() + 2
+    token = genuine(member, exp=expires)
+    assert accounts_with(server, token).status_code == 200
+    assert accounts_with(server, token).status_code == 200  # the remembered verification
+    time.sleep(max(0.0, expires - time.time()) + 0.2)
+    assert_refused(accounts_with(server, token), token)
+
+
 def test_logout_denies_the_access_token_and_revokes_its_refresh_token(server: Server, member: Member) -> None:
     assert accounts_with(server, member.access_token).status_code == 200
     out = member.client.post("/api/v1/users/logout", json={"refresh_token": member.refresh_token})

@@ -9,8 +9,10 @@ from decimal import Decimal
 
 import psycopg
 import pytest
+from eventsourcing.postgres import PostgresAggregateRecorder
 
 from commands.messages import RenameAccount
+from commands.recorder import LedgerRecorder
 from commands.write_path import append
 from ledger.account import Account
 from ledger.errors import BalanceLimitError, ConcurrencyConflictError
@@ -132,3 +134,26 @@ def test_snapshots_give_the_same_account_as_full_replay(database: str) -> None:
         )
     finally:
         with_snapshots.close()
+
+
+def test_selecting_events_gives_what_the_library_gives_for_every_shape(books: Books) -> None:
+    """commands/recorder.LedgerRecorder.select_events renders each statement once; every
+    combination of gt, lte, desc and limit selects what eventsourcing's own select does."""
+    household = uuid.uuid4()
+    account_id = books.open(household)
+    for _ in range(6):
+        books.record(household, "income", account_id, "1.00")
+    recorder = books.ledger.recorder
+    assert isinstance(recorder, LedgerRecorder)
+    shapes = 0
+    for gt in (None, 2):
+        for lte in (None, 5):
+            for desc in (False, True):
+                for limit in (None, 2):
+                    options = {"gt": gt, "lte": lte, "desc": desc, "limit": limit}
+                    ours = recorder.select_events(account_id, **options)
+                    library = PostgresAggregateRecorder.select_events(recorder, account_id, **options)
+                    assert [e.originator_version for e in ours] == [e.originator_version for e in library]
+                    assert ours == library and ours, options
+                    shapes += 1
+    assert shapes == len(recorder.selects) == 16

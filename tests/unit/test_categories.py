@@ -59,6 +59,24 @@ def test_every_household_starts_with_the_default_tree() -> None:
     assert b.id == CategoryBook.open(HOUSEHOLD).id  # one book per household, by id
 
 
+def test_books_share_the_built_default_tree_but_not_their_changes() -> None:
+    """The default tree is built once (ledger/categories.DEFAULT_CATEGORIES): a change to one
+    book reaches neither another book nor a book opened later; a book stored with another
+    tree (an older release's) replays that tree."""
+    changed, untouched = book(), CategoryBook.open(uuid.uuid4())
+    changed.add("Garden", "housing", "expense")
+    changed.rename("groceries", "Supermarket")
+    for other in (untouched, CategoryBook.open(uuid.uuid4())):
+        assert other.resolve("garden") is None
+        assert other.resolve("groceries").name == "groceries"
+        assert len(other.categories) == len(DEFAULT_TREE)
+    older = CategoryBook(
+        household_id=uuid.uuid4(), defaults=[["food", None, "expense"], ["bread", "food", "expense"]]
+    )
+    assert sorted(older.categories) == ["bread", "food"]
+    assert older.resolve("bread").builtin
+
+
 def test_add_nests_two_levels_and_refuses_duplicates() -> None:
     b = book()
     b.add("Garden", "housing", "expense")
