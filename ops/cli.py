@@ -150,7 +150,7 @@ def serve(
 
     from api.app import create_app
     from ops.logs import configure_logging
-    from ops.serving import NeedsRedisError, check_processes, serve_processes
+    from ops.serving import NeedsRedisError, check_processes, serve_processes, served
     from ops.telemetry import configure
 
     settings = with_development_secret(load_settings())
@@ -174,7 +174,7 @@ def serve(
         if processes > 1:  # a supervisor of API processes (ops/serving.py)
             status = serve_processes(settings, conninfo, host, port, processes)
         else:
-            application = create_app(settings, conninfo)
+            application = served(create_app(settings, conninfo))
             level = settings.log_level.lower()
             uvicorn.run(application, host=host, port=port, log_level=level, access_log=False, log_config=None)
     if telemetry is not None:

@@ -17,6 +17,7 @@ status, since another would fail the same way."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -171,6 +172,27 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+# Collector thresholds of an API process once its heap has settled (see settle_heap).
+GC_THRESHOLDS = (20_000, 20, 10)
+
+
+def settle_heap(_: Litestar) -> None:
+    """Once the process has started (modules, services, pools), move every object it holds
+    into the collector's permanent generation, and collect the young generation less often.
+    Full collections walked those long-lived objects (about 175,000) again each time, and
+    found nothing to free: 105-125 ms with every request of the process waiting (most of the
+    p99 of `fiscaflow bench`'s commands); about 3 ms once they are frozen."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
+def served(app: Litestar) -> Litestar:
+    """The app of a serving process: its heap is settled once it has started."""
+    app.on_startup.append(settle_heap)
+    return app
+
+
 def app_from_environment() -> Litestar:
     """The app of one API process started by the supervisor, from its environment."""
     import structlog
@@ -184,7 +206,7 @@ def app_from_environment() -> Litestar:
     configure_logging(settings.mode, settings.log_level)
     configure("fiscaflow-api")
     structlog.contextvars.unbind_contextvars("command", "correlation_id")
-    return create_app(settings)
+    return served(create_app(settings))
 
 
 def main(host: str, port: int) -> None:
