@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, Repository
 from eventsourcing.persistence import ApplicationRecorder, JSONTranscoder, Mapper
 from eventsourcing.postgres import PostgresFactory
-from eventsourcing.utils import Environment, EnvType
+from eventsourcing.utils import Environment, EnvType, strtobool
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.sql import SQL, Identifier
 
@@ -56,6 +57,36 @@ def event_store_env(
     }
 
 
+def replay(aggregate: Any, events: Iterable[Any]) -> Any:
+    """eventsourcing's ``project_aggregate`` without its check of each event against a
+    runtime-checkable Protocol, which Python 3.11 answers by walking the protocol's members:
+    that check was 12 % of a bulk append's CPU (loading accounts, taking snapshots)."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
+class LedgerRepository(Repository[UUID]):
+    """The library's repository, replaying with :func:`replay` unless told otherwise."""
+
+    def get(
+        self,
+        aggregate_id: UUID,
+        *,
+        version: int | None = None,
+        projector_func: Any = replay,
+        fastforward_skipping: bool = False,
+        deepcopy_from_cache: bool = True,
+    ) -> Any:
+        return super().get(
+            aggregate_id,
+            version=version,
+            projector_func=projector_func,
+            fastforward_skipping=fastforward_skipping,
+            deepcopy_from_cache=deepcopy_from_cache,
+        )
+
+
 class Ledger(Application[UUID]):
     """Accounts and transactions (and later users, budgets) in one ordered event store."""
 
@@ -67,6 +98,19 @@ class Ledger(Application[UUID]):
         if interval > 0:
             # Only long-lived aggregates: an account collects one event per posting.
             self.snapshotting_intervals = {Account: interval}
+            self.snapshotting_projectors = {Account: replay}
+
+    def construct_repository(self) -> Repository[UUID]:
+        """The library's repository (the same settings), as a :class:`LedgerRepository`."""
+        maxsize = self.env.get(self.AGGREGATE_CACHE_MAXSIZE)
+        return LedgerRepository(
+            event_store=self.events,
+            snapshot_store=self.snapshots,
+            cache_maxsize=int(maxsize) if maxsize else None,
+            fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
+            fastforward_skipping=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")),
+            deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
+        )
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         # Unlike the library default, never read os.environ: settings are explicit.

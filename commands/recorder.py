@@ -82,10 +82,15 @@ $$
 
 # The whole append as one statement (its own transaction): what append_in_transaction does,
 # without a transaction block or a pipeline, so the client sends one statement and reads
-# one result. Used by every append that runs no ``within`` work of its own.
+# one result. Used by every append that runs no ``within`` work of its own. The events come
+# as four arrays, not as one array of the library's composite type: psycopg dumps a
+# composite value in Python, field by field (1.5 ms of client CPU per 200 events). An
+# earlier release's function (one array of the composite type) stays for processes not
+# yet upgraded.
 APPEND_FUNCTION = """
 CREATE OR REPLACE FUNCTION {schema}.append_events(
-    events {schema}.{event_type}[], lock_timeout text, read_ids uuid[], read_versions int[],
+    event_ids uuid[], event_versions bigint[], event_topics text[], event_states bytea[],
+    lock_timeout text, read_ids uuid[], read_versions int[],
     audit text, key_scope text, key_name text, key_fingerprint bytea, key_subject uuid,
     key_subject_version int, retention interval, forget_expired boolean
 ) RETURNS SETOF bigint LANGUAGE plpgsql AS $$
@@ -102,8 +107,7 @@ BEGIN
         INSERT INTO {schema}.idempotency_keys (scope, key, fingerprint, subject_id, subject_version,
                                                originator_ids, versions)
         VALUES (key_scope, key_name, key_fingerprint, key_subject, key_subject_version,
-                ARRAY(SELECT e.originator_id FROM unnest(events) e),
-                ARRAY(SELECT e.originator_version FROM unnest(events) e));
+                event_ids, event_versions::int[]);
         IF forget_expired THEN
             DELETE FROM {schema}.idempotency_keys k WHERE k.created_at < now() - retention;
         END IF;
@@ -111,7 +115,7 @@ BEGIN
     NOTIFY {channel};
     RETURN QUERY
     INSERT INTO {schema}.{table} AS t (originator_id, originator_version, topic, state)
-    SELECT e.originator_id, e.originator_version, e.topic, e.state FROM unnest(events) e
+    SELECT * FROM unnest(event_ids, event_versions, event_topics, event_states)
     RETURNING t.notification_id;
 END
 $$
@@ -144,7 +148,6 @@ class LedgerRecorder(PostgresApplicationRecorder):
             SQL(APPEND_FUNCTION).format(  # type: ignore[arg-type]
                 schema=schema,
                 table=table,
-                event_type=Identifier(self.stored_event_type_name),
                 channel=Identifier(self.channel_name),
             ),
             *(
@@ -172,7 +175,9 @@ class LedgerRecorder(PostgresApplicationRecorder):
         self.set_audit = SQL("SELECT set_config('fiscaflow.audit', %s, true)")
         # Rendered once: psycopg renders a composed statement on every execution, and only
         # caches the conversion of a statement given as bytes.
-        append = "SELECT * FROM {}.append_events(%s, %s, %s::uuid[], %s::int[]" + ", %s" * 8 + ")"
+        append = "SELECT * FROM {}.append_events(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s" + (
+            ", %s::uuid[], %s::int[]" + ", %s" * 8 + ")"
+        )
         self.append_statement = SQL(append).format(schema).as_bytes(None)
         self.selects: dict[tuple[bool, bool, bool, bool], bytes] = {}
         self.forget_keys = SQL("DELETE FROM {}.idempotency_keys WHERE created_at < now() - %s").format(schema)
@@ -238,12 +243,10 @@ class LedgerRecorder(PostgresApplicationRecorder):
         read = {i: v for i, v in (kwargs.get("depends_on") or {}).items() if i not in written}
         key = kwargs.get("idempotency")
         scope, name, fingerprint, subject_id, subject_version = key if key is not None else (None,) * 5
-        events = [
-            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
-            for e in stored_events
-        ]
         params = (
-            events, f"{self.datastore.lock_timeout}s", list(read), list(read.values()),
+            [e.originator_id for e in stored_events], [e.originator_version for e in stored_events],
+            [e.topic for e in stored_events], [e.state for e in stored_events],
+            f"{self.datastore.lock_timeout}s", list(read), list(read.values()),
             audit_context.as_json(), scope, name, fingerprint, subject_id, subject_version, RETENTION,
             random.random() < FORGET_PROBABILITY,  # noqa: S311 - housekeeping, not security
         )  # fmt: skip
