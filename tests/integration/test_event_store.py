@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import uuid
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ import psycopg
 import pytest
 from eventsourcing.postgres import PostgresAggregateRecorder
 
-from commands.messages import RenameAccount
+from commands.messages import RecordTransaction, RenameAccount
 from commands.recorder import LedgerRecorder
 from commands.write_path import append
 from ledger.account import Account
@@ -157,3 +158,35 @@ def test_selecting_events_gives_what_the_library_gives_for_every_shape(books: Bo
                     assert ours == library and ours, options
                     shapes += 1
     assert shapes == len(recorder.selects) == 16
+
+
+def test_a_batch_passing_a_snapshot_interval_leaves_a_snapshot_of_what_it_stored(database: str) -> None:
+    """Snapshots are taken from the saved aggregate (commands/application.Ledger.save): a
+    batch from version 1 to 16 passes the interval 10 mid-batch and leaves one snapshot, at
+    16; one within an interval leaves none; each equals the account replayed without."""
+    household = uuid.uuid4()
+    books = Books(database, snapshot_interval=10)
+    try:
+        account_id = books.open(household)
+        assert books.ledger.snapshots is not None
+        income = RecordTransaction(
+            kind="income", account_id=account_id, amount="2.50", date=dt.date(2026, 11, 1)
+        )
+        books.transactions.record_many(household, [income] * 15)
+        taken = list(books.ledger.snapshots.get(account_id))
+        assert [s.originator_version for s in taken] == [16]
+        books.transactions.record_many(household, [income] * 3)  # 17 to 19: no multiple of 10
+        assert [s.originator_version for s in books.ledger.snapshots.get(account_id)] == [16]
+        books.transactions.record_many(household, [income] * 2)  # 20 and 21: passes 20
+        assert [s.originator_version for s in books.ledger.snapshots.get(account_id)] == [16, 21]
+        without = Books(database, snapshot_interval=0)
+        try:
+            for version in (16, 21):
+                replayed = without.ledger.repository.get(account_id, version=version)
+                from_snapshot = books.ledger.repository.get(account_id, version=version)
+                assert vars(from_snapshot) == vars(replayed)
+                assert replayed.balance == Decimal("2.50") * (version - 1)
+        finally:
+            without.close()
+    finally:
+        books.close()
