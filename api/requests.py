@@ -19,8 +19,9 @@ from litestar.exceptions import ValidationException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.overrides import record_override
-from api.telemetry import count_command
+from api.telemetry import count_command, observe_request
 from commands.audit_context import AUDIT
+from ops.telemetry import tracing
 
 log = logging.getLogger("fiscaflow.access")
 CORRELATION = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -68,6 +69,8 @@ def access_log(app: ASGIApp) -> ASGIApp:
     """ASGI middleware: method, path (no query string), status, milliseconds and the
     correlation id, which every answer carries back as ``X-Request-ID``."""
 
+    spans = tracing()  # else the OpenTelemetry plugin is not installed (api/app.py)
+
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
@@ -95,6 +98,8 @@ def access_log(app: ASGIApp) -> ASGIApp:
             elapsed = (time.perf_counter() - started) * 1000
             log.info("%s %s %s %.1fms %s", scope["method"], scope["path"], status, elapsed, correlation)
             count_command(scope, status)
+            if not spans:
+                observe_request(scope, status, elapsed)
             structlog.contextvars.reset_contextvars(**bound)
 
     return middleware

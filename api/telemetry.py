@@ -1,6 +1,11 @@
-"""The API's metrics: commands by type and outcome, the read models' and the relay's lag,
-and the Prometheus scrape endpoint ``/metrics`` (request latency comes from Litestar's
-OpenTelemetry plugin as ``http.server.duration``). See ops/telemetry.py for the set-up."""
+"""The API's metrics: request latency, commands by type and outcome, the read models' and
+the relay's lag, and the Prometheus scrape endpoint ``/metrics``. See ops/telemetry.py for
+the set-up.
+
+Request latency is the histogram ``http.server.duration`` (ms). A process that records
+spans gets it, with a span per request, from Litestar's OpenTelemetry plugin; any other
+process records it here, from the access-log middleware (by method, route and status):
+the plugin's middleware cost about 14 % of a command's CPU without recording anything."""
 
 from __future__ import annotations
 
@@ -24,6 +29,22 @@ meter = metrics.get_meter("fiscaflow.api")
 commands = meter.create_counter(
     "fiscaflow.commands", unit="{command}", description="Commands handled, by operation and outcome"
 )
+
+
+durations = meter.create_histogram(
+    "http.server.duration", unit="ms", description="Duration of HTTP server requests"
+)
+
+
+def observe_request(scope: Scope, status: int, elapsed_ms: float) -> None:
+    """One answered request (from the access-log middleware, in processes without spans)."""
+    attributes = {
+        "http.method": scope.get("method", ""),
+        "http.route": scope.get("path_template", ""),  # "" when no route matched
+        "http.status_code": status,
+        "http.scheme": scope.get("scheme", "http"),
+    }
+    durations.record(elapsed_ms, attributes)
 
 
 def outcome(status: int) -> str:

@@ -102,6 +102,11 @@ def configure(service: str, env: Mapping[str, str] | None = None) -> Telemetry |
         return _configured
 
 
+def tracing() -> bool:
+    """Whether this process records spans (``configure`` found where to send them)."""
+    return _configured is not None and trace.get_tracer_provider() is _configured.tracer_provider
+
+
 def configured() -> Telemetry | None:
     """The process's telemetry, if ``configure`` installed it."""
     return _configured

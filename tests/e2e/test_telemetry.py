@@ -4,6 +4,7 @@ and answers Prometheus scrapes on /metrics."""
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import threading
@@ -160,6 +161,40 @@ def test_traces_cover_http_sql_projectors_and_the_relay(served: Served) -> None:
     assert "publish fiscaflow.events" in names
 
 
+def test_without_spans_request_latency_is_still_measured_by_route_and_status(tmp_path: Path) -> None:
+    """No OTLP endpoint: no span is recorded and Litestar's OpenTelemetry plugin is left out;
+    the access log records ``http.server.duration`` instead (api/telemetry.observe_request)."""
+    conninfo = create_database()
+    env = {"DATABASE_URL": conninfo, "FISCAFLOW_MODE": "development", "FISCAFLOW_RATE_LIMIT": "100000",
+           "FISCAFLOW_RUN_PROJECTORS": "false"}  # fmt: skip
+    unset = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_SDK_DISABLED")
+    server = Server(env, tmp_path / "server.log", unset=unset)
+    try:
+        member = sign_up(server.url)
+        with member.client as client:
+            account = client.post("/api/v1/accounts", json={"name": "Main", "currency": "EUR"}).json()["id"]
+            good = {"kind": "income", "account_id": account, "amount": "5.00", "date": "2026-11-02"}
+            for _ in range(3):
+                assert client.post("/api/v1/transactions", json=good).status_code == 201
+            bad = client.post("/api/v1/transactions", json={"kind": "income", "account_id": account})
+            assert bad.status_code in (400, 422)
+        scraped = httpx.get(f"{server.url}/metrics", timeout=10).text
+    finally:
+        assert server.stop() == 0
+        drop_database(conninfo)
+    route = {"http_method": "POST", "http_route": "/api/v1/transactions"}
+    name = "http_server_duration_milliseconds_count"
+    assert sample(scraped, name, **route, http_status_code="201") == 3
+    assert sample(scraped, name, **route, http_status_code=str(bad.status_code)) == 1
+    assert (
+        sample(
+            scraped, "http_server_duration_milliseconds_bucket", **route, http_status_code="201", le="+Inf"
+        )
+        == 3
+    )
+    assert "opentelemetry_instrumentation_asgi" not in scraped  # the plugin's own series are absent
+
+
 def test_ready_reports_the_lag_budget(tmp_path: Path) -> None:
     conninfo = create_database()
     env = {"DATABASE_URL": conninfo, "FISCAFLOW_MODE": "development", "FISCAFLOW_RUN_PROJECTORS": "false",
@@ -206,13 +241,28 @@ def test_sigterm_drains_the_request_in_flight(tmp_path: Path) -> None:
             for n in range(1000)
         ]
         answers: list[httpx.Response] = []
+        body = json.dumps({"transactions": items}).encode()
+        halfway = threading.Event()
+
+        def slowly() -> Iterator[bytes]:
+            """The body in two halves, 0.5 s apart: the request is in flight in between
+            (the append itself takes under 0.2 s, too short to aim a signal at)."""
+            yield body[: len(body) // 2]
+            halfway.set()
+            threading.Event().wait(0.5)
+            yield body[len(body) // 2 :]
+
+        headers = {"Content-Type": "application/json", "Content-Length": str(len(body))}
         sending = threading.Thread(
             target=lambda: answers.append(
-                member.client.post("/api/v1/transactions/bulk", json={"transactions": items}, timeout=120)
+                member.client.post(
+                    "/api/v1/transactions/bulk", content=slowly(), headers=headers, timeout=120
+                )
             )
         )
         sending.start()
-        threading.Event().wait(0.15)  # the bulk append (about 0.6 s here) is under way
+        assert halfway.wait(30)
+        threading.Event().wait(0.1)
         server.process.send_signal(signal.SIGTERM)
         sending.join(timeout=120)
         member.client.close()
