@@ -40,7 +40,7 @@ from api.requests import access_log, before_request
 from api.schedules import ScheduleController
 from api.services import Services
 from api.settlement import SettlementController
-from api.telemetry import metrics_endpoint, observe_lag
+from api.telemetry import PROBES, metrics_endpoint, observe_lag
 from api.transactions import TransactionController
 from api.users import UserController
 from ops.settings import Settings
@@ -152,7 +152,7 @@ def create_app(settings: Settings, conninfo: str | None = None) -> Litestar:
         # Traces and the request-latency histogram, with the process's providers (ops/telemetry.py).
         # A span per request where spans go somewhere; else latency is recorded by the
         # access log (api/telemetry.observe_request), without the plugin's cost.
-        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=["/health", "/ready", "/metrics"]))]
+        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(exclude=[f"^{p}$" for p in sorted(PROBES)]))]
         if tracing()
         else [],
         middleware=middleware,

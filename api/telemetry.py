@@ -36,8 +36,13 @@ durations = meter.create_histogram(
 )
 
 
+PROBES = frozenset({"/health", "/ready", "/metrics"})  # not timed, as the plugin's exclude
+
+
 def observe_request(scope: Scope, status: int, elapsed_ms: float) -> None:
     """One answered request (from the access-log middleware, in processes without spans)."""
+    if scope.get("path") in PROBES:
+        return
     attributes = {
         "http.method": scope.get("method", ""),
         "http.route": scope.get("path_template", ""),  # "" when no route matched
