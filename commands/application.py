@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import Application, Recording, Repository
-from eventsourcing.persistence import ApplicationRecorder, JSONTranscoder, Mapper
+from eventsourcing.persistence import ApplicationRecorder, JSONTranscoder, Mapper, PersistenceError
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment, EnvType, strtobool
 from psycopg.conninfo import conninfo_to_dict
@@ -18,6 +19,7 @@ from ledger.account import Account
 from ledger.personal import PersonalDataMapper
 from ledger.transcodings import register_all
 
+log = logging.getLogger(__name__)
 EVENT_STORE_SCHEMA = "eventstore"
 APPLICATION_NAME = "FiscaFlow"  # the events table is "fiscaflow_events": never rename
 
@@ -113,13 +115,22 @@ class Ledger(Application[UUID]):
             for recording in recordings:
                 event = recording.domain_event
                 first.setdefault(event.originator_id, event.originator_version)
-            for obj in objs:
-                interval = self.snapshot_every.get(type(obj))
-                since = first.get(obj.id) if interval else None
-                if interval and since is not None and obj.version // interval > (since - 1) // interval:
-                    snapshot_class = getattr(type(obj), "Snapshot", type(self).snapshot_class)
-                    self.snapshots.put([snapshot_class.take(obj)])
+            saved = {obj.id: obj for obj in objs if type(obj) in self.snapshot_every}
+            for aggregate_id, obj in saved.items():
+                interval, since = self.snapshot_every[type(obj)], first.get(aggregate_id)
+                if since is not None and obj.version // interval > (since - 1) // interval:
+                    self._snapshot(obj)
         return recordings
+
+    def _snapshot(self, aggregate: Any) -> None:
+        """A snapshot is only a shortcut: failing to store one must not fail the command
+        whose events are stored already (the next multiple of the interval tries again)."""
+        snapshot_class = getattr(type(aggregate), "Snapshot", type(self).snapshot_class)
+        assert self.snapshots is not None
+        try:
+            self.snapshots.put([snapshot_class.take(aggregate)])
+        except PersistenceError as error:
+            log.warning("snapshot of %s at version %s not stored: %s", aggregate.id, aggregate.version, error)
 
     def construct_repository(self) -> Repository[UUID]:
         """The library's repository (the same settings), as a :class:`LedgerRepository`."""

@@ -190,3 +190,40 @@ def test_a_batch_passing_a_snapshot_interval_leaves_a_snapshot_of_what_it_stored
             without.close()
     finally:
         books.close()
+
+
+def test_a_snapshot_that_cannot_be_stored_does_not_fail_the_stored_command(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The events are stored before the snapshot is taken: if storing the snapshot fails,
+    the command still succeeds (and says so in the log), and the next multiple tries again."""
+    household = uuid.uuid4()
+    books = Books(database, snapshot_interval=10, cache_size=100)  # loads skip the snapshots
+    try:
+        account_id = books.open(household)
+        assert books.ledger.snapshots is not None
+        income = RecordTransaction(
+            kind="income", account_id=account_id, amount="1.00", date=dt.date(2026, 11, 1)
+        )
+        books.transactions.record_many(household, [income])  # version 2, the account cached
+        with psycopg.connect(database, autocommit=True) as conn:
+            tables = conn.execute(
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_schema = 'eventstore' AND table_name LIKE '%snapshots'"
+            ).fetchall()
+            assert len(tables) == 1
+            (table,) = tables[0]
+            conn.execute(f"ALTER TABLE eventstore.{table} RENAME TO away")
+            try:
+                with caplog.at_level("WARNING", logger="commands.application"):
+                    appended = books.transactions.record_many(household, [income] * 12)
+            finally:
+                conn.execute(f"ALTER TABLE eventstore.away RENAME TO {table}")
+        assert appended.events == 24  # 12 transactions and 12 postings: stored
+        assert "not stored" in caplog.text
+        assert list(books.ledger.snapshots.get(account_id)) == []
+        books.transactions.record_many(household, [income] * 8)  # 14 to 22 passes 20: stored
+        assert [s.originator_version for s in books.ledger.snapshots.get(account_id)] == [22]
+        assert books.ledger.repository.get(account_id).balance == Decimal("21.00")
+    finally:
+        books.close()
