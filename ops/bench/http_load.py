@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from ops.bench.measure import CpuShares, Steps, percentile
+from ops.bench.measure import Backends, CpuShares, Steps, percentile
 from ops.bench.results import Line, Target, WorkloadResult
 from ops.bench.scratch import Served, api_server
 from ops.bench.sizes import Sizes
@@ -62,6 +62,7 @@ class Run:
     statuses: Counter[int] = field(default_factory=Counter)
     seconds: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)
+    backends: dict[str, float] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -75,6 +76,7 @@ class Run:
             "max_ms": max(self.latencies, default=0.0),
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "cpu_cores": self.cpu,
+            "postgres_backends": self.backends,
         }
 
 
@@ -140,6 +142,7 @@ class WrkRun(Run):
             **{k: self.figures.get(k, 0.0) for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")},
             "statuses": dict(self.statuses),
             "cpu_cores": self.cpu,
+            "postgres_backends": self.backends,
         }
 
 
@@ -177,11 +180,13 @@ def drive_wrk(
 ) -> WrkRun:
     """Warm up, then time ``sizes.seconds`` of ``sizes.clients`` connections from wrk."""
     wrk(url, token, method, path, accounts, sizes.clients, min(2.0, sizes.seconds / 2))
-    run, cpu = WrkRun(), CpuShares(served.pid, include_children=True)
+    run, cpu, backends = WrkRun(), CpuShares(served.pid, include_children=True), Backends(served.conninfo)
     cpu.start()
+    backends.start()
     client_before = children_cpu()
     run.figures = wrk(url, token, method, path, accounts, sizes.clients, sizes.seconds)
     run.cpu = cpu.stop()
+    run.backends = backends.stop()
     run.seconds = run.figures["seconds"]
     run.cpu["client_cores"] = round((children_cpu() - client_before) / run.seconds, 2)
     errors = int(run.figures["errors"])
@@ -191,18 +196,20 @@ def drive_wrk(
     return run
 
 
-async def drive(url: str, token: str, send: Send, sizes: Sizes, server_pid: int) -> Run:
+async def drive(url: str, token: str, send: Send, sizes: Sizes, served: Served) -> Run:
     """Warm up, then time ``sizes.seconds`` of ``sizes.clients`` concurrent clients."""
     limits = httpx.Limits(max_connections=sizes.clients, max_keepalive_connections=sizes.clients)
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as client:
         await clients(client, send, sizes.clients, min(2.0, sizes.seconds / 2), None)
-        run, cpu = Run(), CpuShares(server_pid, include_children=True)
+        run, cpu, backends = Run(), CpuShares(served.pid, include_children=True), Backends(served.conninfo)
         cpu.start()
+        backends.start()
         began = time.perf_counter()
         await clients(client, send, sizes.clients, sizes.seconds, run)
         run.seconds = time.perf_counter() - began
         run.cpu = cpu.stop()
+        run.backends = backends.stop()
     return run
 
 
@@ -248,6 +255,19 @@ def cpu_note(label: str, run: Run, generator: str) -> str:
     )
 
 
+def backends_note(commands: Run) -> str:
+    """What PostgreSQL did while the commands ran; the WAL flush time per command is the
+    average number of backends flushing divided by the commands per second."""
+    seen, rate = commands.backends, commands.rate
+    flush_ms = seen.get("flushing_wal", 0.0) / rate * 1000 if rate else 0.0
+    return (
+        f"commands: PostgreSQL's backends on average: {seen.get('waiting_for_a_lock', 0):.2f} waiting "
+        f"for a lock, {seen.get('flushing_wal', 0):.2f} flushing WAL (about {flush_ms:.2f} ms per "
+        f"command), {seen.get('running', 0):.2f} running ({seen.get('samples', 0)} samples). Appends "
+        "hold the events table's lock through their commit's flush: one lock, one commit at a time."
+    )
+
+
 def api_processes() -> int:
     """As many API processes as cores where they can share a store (REDIS_URL), else one."""
     return (os.cpu_count() or 1) if os.environ.get("REDIS_URL") else 1
@@ -268,12 +288,12 @@ def run(conninfo: str, sizes: Sizes, steps: Steps, env: dict[str, int]) -> Workl
                     served.url, token, "POST", "/api/v1/transactions", accounts, sizes, served
                 )
             else:
-                commands = asyncio.run(drive(served.url, token, recorder(accounts), sizes, served.pid))
+                commands = asyncio.run(drive(served.url, token, recorder(accounts), sizes, served))
         with steps.step(f"http: GET /health for {sizes.seconds:g}s"):
             if use_wrk:
                 baseline: Run = drive_wrk(served.url, token, "GET", "/health", accounts, sizes, served)
             else:
-                baseline = asyncio.run(drive(served.url, token, health, sizes, served.pid))
+                baseline = asyncio.run(drive(served.url, token, health, sizes, served))
     result.lines = lines(commands, baseline)
     summary = commands.summary()
     result.details = {
@@ -287,6 +307,7 @@ def run(conninfo: str, sizes: Sizes, steps: Steps, env: dict[str, int]) -> Workl
         "API process(es) (`fiscaflow serve --processes`; more than one needs REDIS_URL) with "
         "FISCAFLOW_RUN_PROJECTORS=false, FISCAFLOW_RUN_WORKERS=false and no rate limit.",
         cpu_note("commands", commands, generator),
+        backends_note(commands),
         cpu_note("health", baseline, generator)
         + f" The load generator shares the {os.cpu_count()} cores with the server and PostgreSQL.",
     ]

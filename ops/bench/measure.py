@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psutil  # type: ignore[import-untyped]
+import psycopg
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TimeElapsedColumn
 
@@ -64,6 +66,56 @@ class CpuShares:
             f"{name}_cores": round((ended[name] - self.began[name]) / wall, 2)
             for name in ended
             if name != "wall"
+        }
+
+
+BACKENDS = """
+SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'),
+       -- WALSync before PostgreSQL 17, WalSync since; the LWLock WALWrite: waiting on a flush
+       count(*) FILTER (WHERE lower(wait_event) IN ('walsync', 'walwrite', 'walinitsync')),
+       count(*) FILTER (WHERE wait_event_type IS NULL)
+FROM pg_stat_activity
+WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()
+"""
+
+
+@dataclass
+class Backends:
+    """What the database's backends are doing during a run, sampled every ``every`` seconds:
+    on average how many wait for a lock (the events table's, for appends), flush WAL (a
+    commit's fsync), or run. Appends hold the events table's lock through their commit, so
+    lock + flush + run bound how many appends per second one lock can take."""
+
+    conninfo: str
+    every: float = 0.02
+    samples: int = 0
+    totals: list[int] = field(default_factory=lambda: [0, 0, 0])
+    stopping: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+    def _sample(self) -> None:
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            while not self.stopping.wait(self.every):
+                row = conn.execute(BACKENDS).fetchone()
+                if row is not None:
+                    self.totals = [t + int(n) for t, n in zip(self.totals, row, strict=True)]
+                    self.samples += 1
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._sample, name="bench-backends", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> dict[str, float]:
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=10)
+        n = max(1, self.samples)
+        locked, flushing, running = (round(t / n, 2) for t in self.totals)
+        return {
+            "samples": self.samples,
+            "waiting_for_a_lock": locked,
+            "flushing_wal": flushing,
+            "running": running,
         }
 
 

@@ -101,6 +101,7 @@ class Child:
 class Served:
     url: str
     pid: int  # to measure the server's CPU time
+    conninfo: str  # the database it serves
 
 
 @contextmanager
@@ -121,6 +122,6 @@ def api_server(conninfo: str, processes: int = 1) -> Iterator[Served]:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
-        yield Served(url, child.pid)
+        yield Served(url, child.pid, conninfo)
     finally:
         child.stop()

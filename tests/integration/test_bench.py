@@ -96,3 +96,7 @@ def test_the_http_workload_without_wrk_and_with_one_api_process_per_core(
     assert details["load_generator"] == "httpx in this Python process"
     assert details["api_processes"] == os.cpu_count()
     assert details["commands"]["requests"] > 0 and details["commands"]["statuses"].keys() <= {"201"}
+    backends = details["commands"]["postgres_backends"]  # sampled while the commands ran
+    assert backends["samples"] > 10
+    assert backends["running"] + backends["flushing_wal"] + backends["waiting_for_a_lock"] > 0
+    assert any("flushing WAL" in note for note in results["workloads"]["http"]["notes"])
