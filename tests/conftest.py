@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
-from typing import NoReturn
+from collections.abc import Iterator, Mapping
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import psycopg
 import pytest
@@ -24,18 +24,59 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
 
 
-def service_missing(message: str, declared_by: str | None = None) -> NoReturn:
-    """A service a test needs cannot be reached: a failure in CI, a loud skip elsewhere.
-
-    ``declared_by`` names a variable with which a machine says why it cannot have the
-    service at all (``.ci/run`` sets them for Elasticsearch and Docker, which cannot run on
-    the CI machine): then it is a loud skip under CI too, with that reason."""
-    reason = os.environ.get(declared_by, "").strip() if declared_by else ""
-    if reason:
-        pytest.skip(f"LOUD SKIP: {message}: {reason}")
+def service_missing(message: str) -> NoReturn:
+    """A service a test needs cannot be reached: a failure in CI, a loud skip elsewhere."""
     if in_ci():
         pytest.fail(message)
     pytest.skip(f"LOUD SKIP (fails under CI): {message}")
+
+
+# Services a machine may say it cannot have at all, by the marker of the tests that need
+# them and the variable that says why (.ci/run sets it: no Elasticsearch can run on the CI
+# machine). Those tests are then deselected, and the session's summary says so with the
+# reason; a test that is collected and misses its service fails under CI like any other.
+UNAVAILABLE = {"elasticsearch": "FISCAFLOW_TEST_NO_ELASTICSEARCH"}
+
+
+class Marked(Protocol):
+    def get_closest_marker(self, name: str) -> Any: ...
+
+
+Item = TypeVar("Item", bound=Marked)
+
+
+def declared_unavailable(
+    items: list[Item], env: Mapping[str, str]
+) -> tuple[list[Item], dict[str, tuple[str, list[Item]]]]:
+    """The items to run, and by marker: the reason and the items deselected for it."""
+    kept: list[Item] = []
+    dropped: dict[str, tuple[str, list[Item]]] = {}
+    for item in items:
+        marker = next((m for m in UNAVAILABLE if item.get_closest_marker(m) is not None), None)
+        reason = env.get(UNAVAILABLE[marker], "").strip() if marker else ""
+        if marker is None or not reason:
+            kept.append(item)
+        else:
+            dropped.setdefault(marker, (reason, []))[1].append(item)
+    return kept, dropped
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    kept, dropped = declared_unavailable(items, os.environ)
+    if dropped:
+        config.hook.pytest_deselected(items=[i for _, group in dropped.values() for i in group])
+        items[:] = kept
+        config.stash[DROPPED] = dropped
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    for marker, (reason, group) in config.stash.get(DROPPED, {}).items():
+        terminalreporter.write_line(
+            f"DESELECTED {len(group)} tests marked {marker}: {reason} ({UNAVAILABLE[marker]})", yellow=True
+        )
+
+
+DROPPED = pytest.StashKey[dict[str, tuple[str, list[pytest.Item]]]]()
 
 
 def create_database() -> str:

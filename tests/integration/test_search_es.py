@@ -1,7 +1,8 @@
 """The Elasticsearch backend against a real server: it runs wherever ELASTICSEARCH_URL is
 set. Without it the test fails under CI like any missing service, unless the machine
 declares why it has none in FISCAFLOW_TEST_NO_ELASTICSEARCH (our CI machine does: no
-Elasticsearch can run there); then it skips loudly with that reason. What is sent to the
+Elasticsearch can run there); then these tests (marker ``elasticsearch``) are deselected,
+and the session's summary says so with that reason. What is sent to the
 server is unit-tested in tests/unit/test_search_building.py, and the PostgreSQL side (the
 consistency wait on search.tracking, the documents a category change selects) in
 tests/integration/test_search_tracking.py.
@@ -36,7 +37,7 @@ from queries.transactions import TransactionFilter
 from tests.conftest import service_missing
 from tests.integration.helpers import Books
 
-pytestmark = [pytest.mark.integration, pytest.mark.reliability]
+pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.elasticsearch]
 URL = os.environ.get("ELASTICSEARCH_URL")
 WORDS = ["coffee", "cocoa", "london", "market", "rent", "fuel", "gym", "gift", "taxi", "water"]
 START = dt.date(2026, 1, 1)
@@ -59,8 +60,8 @@ RANKED = [TransactionFilter(text="coffee lon"), TransactionFilter(text="g")]  # 
 def es() -> Iterator[tuple[Any, str]]:
     if not URL:
         service_missing(
-            "ELASTICSEARCH_URL is not set (or set FISCAFLOW_TEST_NO_ELASTICSEARCH to the reason)",
-            declared_by="FISCAFLOW_TEST_NO_ELASTICSEARCH",
+            "ELASTICSEARCH_URL is not set (a machine that cannot have Elasticsearch says why in "
+            "FISCAFLOW_TEST_NO_ELASTICSEARCH, which deselects these tests)"
         )
     from elasticsearch import Elasticsearch
 

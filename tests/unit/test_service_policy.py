@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
-from tests.conftest import service_missing
+from tests.conftest import declared_unavailable, service_missing
 
 
 @pytest.mark.parametrize("value", ["true", "TRUE", "1", "yes"])
@@ -26,13 +28,21 @@ def test_outside_ci_a_missing_service_is_a_loud_skip(
         service_missing("Redis at nowhere is not reachable")
 
 
-def test_a_machine_that_declares_why_it_has_no_service_skips_loudly_even_under_ci(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("CI", "true")
-    monkeypatch.setenv("FISCAFLOW_TEST_NO_THING", "no Thing can run here")
-    with pytest.raises(pytest.skip.Exception, match=r"LOUD SKIP: .*: no Thing can run here"):
-        service_missing("Thing is not reachable", declared_by="FISCAFLOW_TEST_NO_THING")
-    monkeypatch.setenv("FISCAFLOW_TEST_NO_THING", "")  # declared empty: no reason, so it fails
-    with pytest.raises(pytest.fail.Exception, match="not reachable"):
-        service_missing("Thing is not reachable", declared_by="FISCAFLOW_TEST_NO_THING")
+@dataclass
+class Item:
+    """Enough of a collected test for the selection: its name and its markers."""
+
+    name: str
+    markers: tuple[str, ...] = ()
+
+    def get_closest_marker(self, name: str) -> str | None:
+        return name if name in self.markers else None
+
+
+def test_tests_needing_a_service_the_machine_declares_it_cannot_have_are_deselected() -> None:
+    items = [Item("search", ("integration", "elasticsearch")), Item("ledger", ("integration",))]
+    kept, dropped = declared_unavailable(items, {"FISCAFLOW_TEST_NO_ELASTICSEARCH": "none can run here"})
+    assert kept == [items[1]]
+    assert dropped == {"elasticsearch": ("none can run here", [items[0]])}
+    for env in ({}, {"FISCAFLOW_TEST_NO_ELASTICSEARCH": "  "}):  # no reason given: nothing dropped
+        assert declared_unavailable(items, env) == (items, {})
