@@ -155,7 +155,7 @@ VERIFIED_SIZE = 4096  # tokens remembered as verified, per process
 @dataclass(frozen=True, slots=True)
 class Verified:
     token: Token
-    principal: Principal | None
+    principal: Principal
     expires_at: float
 
 
@@ -171,29 +171,19 @@ class BearerAuthenticationMiddleware(JWTAuthenticationMiddleware):
     async def authenticate_token(
         self, encoded_token: str, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
-        """Litestar's verification, remembered per token until it expires (see VERIFIED)."""
+        """Litestar's verification (and revocation check), remembered per token until it
+        expires (see VERIFIED); a remembered token's revocation is checked again."""
         key = (self.token_secret, encoded_token)
         verified = VERIFIED.get(key)
         if verified is None or verified.expires_at <= time.time():
-            token = self.token_cls.decode(
-                encoded_token=encoded_token,
-                secret=self.token_secret,
-                algorithm=self.algorithm,
-                audience=self.token_audience,
-                issuer=self.token_issuer,
-                require_claims=self.require_claims,
-                verify_exp=self.verify_expiry,
-                verify_nbf=self.verify_not_before,
-                strict_audience=self.strict_audience,
-            )
-            principal = await self.retrieve_user_handler(token, connection)
-            verified = Verified(token, principal, token.exp.timestamp())
+            result = await super().authenticate_token(encoded_token, connection)
             VERIFIED.pop(key, None)
             if len(VERIFIED) >= VERIFIED_SIZE:
                 del VERIFIED[next(iter(VERIFIED))]  # the oldest
-            VERIFIED[key] = verified
+            VERIFIED[key] = Verified(result.auth, result.user, result.auth.exp.timestamp())
+            return result
         revoked = self.revoked_token_handler
-        if not verified.principal or (revoked is not None and await revoked(verified.token, connection)):
+        if revoked is not None and await revoked(verified.token, connection):
             raise NotAuthorizedException()
         return AuthenticationResult(user=verified.principal, auth=verified.token)
 

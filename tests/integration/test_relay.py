@@ -75,6 +75,16 @@ def incomes(database: str, count: int) -> None:
     books.close()
 
 
+def scene(database: str, url: str) -> tuple[int, random.Random, Any, Books, uuid.UUID, list[uuid.UUID]]:
+    """A randomised relay test's start: its seed (FISCAFLOW_TEST_SEED replays one) and random
+    source, the declared queue, and a household with 4 accounts for ``write``."""
+    seed = int(os.environ.get("FISCAFLOW_TEST_SEED", random.randrange(2**31)))
+    books = Books(database)
+    household = uuid.uuid4()
+    accounts = [books.open(household, f"A{n}") for n in range(4)]
+    return seed, random.Random(seed), declare(url), books, household, accounts
+
+
 def relay_process(database: str, url: str, log: Path | None = None) -> subprocess.Popen[bytes]:
     """``fiscaflow relay run``; with a ``log``, its stderr goes there and this returns once
     it says it is relaying (its signal handlers are in place)."""
@@ -154,13 +164,8 @@ def relayed_to_head(database: str) -> bool:
 def test_every_event_arrives_through_kills_of_the_relay(
     database: str, broker: tuple[str, str], tmp_path: Path
 ) -> None:
-    seed = int(os.environ.get("FISCAFLOW_TEST_SEED", random.randrange(2**31)))
-    rng = random.Random(seed)
     _, url = broker
-    queue = declare(url)
-    books = Books(database)
-    household = uuid.uuid4()
-    accounts = [books.open(household, f"A{n}") for n in range(4)]
+    seed, rng, queue, books, household, accounts = scene(database, url)
     writer = threading.Thread(target=write, args=(books, household, accounts, 2500, rng))
     writer.start()
     kills = 0
@@ -192,13 +197,8 @@ def test_every_event_arrives_through_broker_connections_cut_mid_publish(
     relay reconnects and publishes that batch again. A backlog written first keeps every
     batch full (the cuts fall inside the first 1,000 events), so the repeats are messages of
     cut batches that reached the broker before the cut, and no others."""
-    seed = int(os.environ.get("FISCAFLOW_TEST_SEED", random.randrange(2**31)))
-    rng = random.Random(seed)
     vhost, url = broker
-    queue = declare(url)
-    books = Books(database)
-    household = uuid.uuid4()
-    accounts = [books.open(household, f"A{n}") for n in range(4)]
+    seed, rng, queue, books, household, accounts = scene(database, url)
     write(books, household, accounts, 700, rng)  # 1,400 events waiting
     cuts = [rng.randrange(1, 2 * BATCH) for _ in range(DROPS)]
     proxy = Severable(cuts)
