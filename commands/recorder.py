@@ -9,7 +9,13 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    PersistenceError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
 from psycopg import Cursor
@@ -18,6 +24,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from commands import audit_chain, audit_context
+from commands.group_commit import MAX_EVENTS, GroupCommit, Request
 
 RETENTION = timedelta(hours=24)  # keys older than this are forgotten
 ATTEMPTS, RETRY_WAIT = 10, 0.2  # an append after a dropped connection, as the library does
@@ -121,6 +128,66 @@ END
 $$
 """
 
+# Several appends in one transaction (group commit, commands/group_commit.py): one hold of
+# the lock, one commit. Each request is the same steps as append_events, in a block of its
+# own (a subtransaction): a request whose check, key or insert is refused (class 23,
+# integrity) is rolled back alone and answered as refused, the others are stored. The
+# requests' events, reads and keys come flattened, with each request's count.
+APPEND_GROUP_FUNCTION = """
+CREATE OR REPLACE FUNCTION {schema}.append_group(
+    event_counts int[], event_ids uuid[], event_versions bigint[], event_topics text[],
+    event_states bytea[], lock_timeout text, read_counts int[], read_ids uuid[], read_versions int[],
+    audits text[], key_scopes text[], key_names text[], key_fingerprints bytea[],
+    key_subjects uuid[], key_subject_versions int[], retention interval, forget_expired boolean
+) RETURNS TABLE (request int, stored_at bigint, refused text) LANGUAGE plpgsql AS $$
+DECLARE
+    e int := 0;  -- events of the requests before this one
+    r int := 0;  -- reads of the requests before this one
+    positions bigint[];
+BEGIN
+    PERFORM set_config('lock_timeout', lock_timeout, true);
+    PERFORM {schema}.lock_events();
+    FOR i IN 1 .. cardinality(event_counts) LOOP
+        BEGIN
+            IF read_counts[i] > 0 THEN
+                PERFORM {schema}.check_versions(read_ids[r + 1 : r + read_counts[i]],
+                                                read_versions[r + 1 : r + read_counts[i]]);
+            END IF;
+            PERFORM set_config('fiscaflow.audit', audits[i], true);
+            IF key_scopes[i] IS NOT NULL THEN
+                DELETE FROM {schema}.idempotency_keys k
+                WHERE k.scope = key_scopes[i] AND k.key = key_names[i] AND k.created_at < now() - retention;
+                INSERT INTO {schema}.idempotency_keys (scope, key, fingerprint, subject_id,
+                                                       subject_version, originator_ids, versions)
+                VALUES (key_scopes[i], key_names[i], key_fingerprints[i], key_subjects[i],
+                        key_subject_versions[i], event_ids[e + 1 : e + event_counts[i]],
+                        event_versions[e + 1 : e + event_counts[i]]::int[]);
+            END IF;
+            WITH inserted AS (
+                INSERT INTO {schema}.{table} AS t (originator_id, originator_version, topic, state)
+                SELECT * FROM unnest(event_ids[e + 1 : e + event_counts[i]],
+                                     event_versions[e + 1 : e + event_counts[i]],
+                                     event_topics[e + 1 : e + event_counts[i]],
+                                     event_states[e + 1 : e + event_counts[i]])
+                RETURNING t.notification_id
+            )
+            SELECT array_agg(inserted.notification_id ORDER BY inserted.notification_id)
+            INTO positions FROM inserted;
+            RETURN QUERY SELECT i, unnest(positions), NULL::text;
+        EXCEPTION WHEN integrity_constraint_violation THEN
+            RETURN QUERY SELECT i, NULL::bigint, SQLERRM;
+        END;
+        e := e + event_counts[i];
+        r := r + read_counts[i];
+    END LOOP;
+    IF forget_expired THEN
+        DELETE FROM {schema}.idempotency_keys k WHERE k.created_at < now() - retention;
+    END IF;
+    NOTIFY {channel};
+END
+$$
+"""
+
 
 class LedgerRecorder(PostgresApplicationRecorder):
     """Creates the events table with triggers that refuse UPDATE, DELETE and TRUNCATE, and
@@ -146,6 +213,11 @@ class LedgerRecorder(PostgresApplicationRecorder):
             SQL(IDEMPOTENCY_INDEX).format(schema=schema),  # type: ignore[arg-type]
             SQL(CHECK_VERSIONS_FUNCTION).format(schema=schema, table=table),  # type: ignore[arg-type]
             SQL(APPEND_FUNCTION).format(  # type: ignore[arg-type]
+                schema=schema,
+                table=table,
+                channel=Identifier(self.channel_name),
+            ),
+            SQL(APPEND_GROUP_FUNCTION).format(  # type: ignore[arg-type]
                 schema=schema,
                 table=table,
                 channel=Identifier(self.channel_name),
@@ -179,6 +251,13 @@ class LedgerRecorder(PostgresApplicationRecorder):
             ", %s::uuid[], %s::int[]" + ", %s" * 8 + ")"
         )
         self.append_statement = SQL(append).format(schema).as_bytes(None)
+        group = SQL(
+            "SELECT * FROM {}.append_group(%s::int[], %s::uuid[], %s::bigint[], %s::text[], %s::bytea[], %s,"
+            " %s::int[], %s::uuid[], %s::int[], %s::text[], %s::text[], %s::text[], %s::bytea[],"
+            " %s::uuid[], %s::int[], %s, %s)"
+        )
+        self.group_statement = group.format(schema).as_bytes(None)
+        self.grouping: GroupCommit | None = GroupCommit(self.store_group)  # None: every append alone
         self.selects: dict[tuple[bool, bool, bool, bool], bytes] = {}
         self.forget_keys = SQL("DELETE FROM {}.idempotency_keys WHERE created_at < now() - %s").format(schema)
 
@@ -219,11 +298,17 @@ class LedgerRecorder(PostgresApplicationRecorder):
             ]
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        """Append in one round trip (:meth:`append_in_one`, or :meth:`append_in_transaction`
-        when the command has work of its own to do in the transaction). A dropped connection is tried
+        """Append in one round trip: with the other appends this process's threads ask
+        for at the same moment (:meth:`append_grouped`), or alone when the command has work of its
+        own to do in the transaction (:meth:`append_in_transaction`). A dropped connection is tried
         again, like the library does (10 attempts, 0.2 s apart); a lock timeout fails at
         once (a waiting client should get 503 now, not after ten attempts)."""
-        append = self.append_in_transaction if kwargs.get("within") is not None else self.append_in_one
+        if kwargs.get("within") is not None:
+            append = self.append_in_transaction
+        elif self.grouping is not None and len(stored_events) <= MAX_EVENTS:
+            append = self.append_grouped
+        else:
+            append = self.append_in_one
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 return append(stored_events, **kwargs)
@@ -233,26 +318,88 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 time.sleep(RETRY_WAIT)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    @staticmethod
+    def request(stored_events: Sequence[StoredEvent], **kwargs: Any) -> Request:
+        """What :meth:`store_one` and :meth:`store_group` need of an append, taken in the
+        thread of the command (the audit context is the command's)."""
+        written = {e.originator_id for e in stored_events}
+        read = {i: v for i, v in (kwargs.get("depends_on") or {}).items() if i not in written}
+        return Request(stored_events, read, kwargs.get("idempotency"), audit_context.as_json())
+
     def append_in_one(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> list[int]:
+        """The append alone, as one statement (see :meth:`store_one`)."""
+        if not stored_events:
+            return []
+        return self.store_one(self.request(stored_events, **kwargs))
+
+    def append_grouped(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> list[int]:
+        """The append, stored with those that other threads ask for at the same moment
+        (commands/group_commit.py); alone when there are none."""
+        if not stored_events:
+            return []
+        assert self.grouping is not None
+        return self.grouping.submit(self.request(stored_events, **kwargs))
+
+    def store_one(self, request: Request) -> list[int]:
         """The append as one statement (``append_events``, see APPEND_FUNCTION): the same
         steps as :meth:`append_in_transaction`, with one statement to send and one result
         to read instead of eight (the client's CPU per command, not the lock, was the limit)."""
-        if not stored_events:
-            return []
-        written = {e.originator_id for e in stored_events}
-        read = {i: v for i, v in (kwargs.get("depends_on") or {}).items() if i not in written}
-        key = kwargs.get("idempotency")
-        scope, name, fingerprint, subject_id, subject_version = key if key is not None else (None,) * 5
+        events, read = request.events, request.read
+        scope, name, fingerprint, subject_id, subject_version = request.key or (None,) * 5
         params = (
-            [e.originator_id for e in stored_events], [e.originator_version for e in stored_events],
-            [e.topic for e in stored_events], [e.state for e in stored_events],
+            [e.originator_id for e in events], [e.originator_version for e in events],
+            [e.topic for e in events], [e.state for e in events],
             f"{self.datastore.lock_timeout}s", list(read), list(read.values()),
-            audit_context.as_json(), scope, name, fingerprint, subject_id, subject_version, RETENTION,
+            request.audit, scope, name, fingerprint, subject_id, subject_version, RETENTION,
             random.random() < FORGET_PROBABILITY,  # noqa: S311 - housekeeping, not security
         )  # fmt: skip
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self.append_statement, params, prepare=True)
             return [row["append_events"] for row in curs.fetchall()]
+
+    def store_group(self, group: list[Request]) -> None:
+        """Store the requests of a group (``append_group``, see APPEND_GROUP_FUNCTION) and
+        give each its positions, or IntegrityError if it was refused (a read aggregate
+        changed, a version or the idempotency key was taken: by another writer, or by an
+        earlier request of the group). A dropped connection or a lock timeout fails every
+        request. Any other error rolled the whole group back: each request is then stored
+        alone and gets its own outcome."""
+        if len(group) == 1:
+            group[0].positions = self.store_one(group[0])
+            return
+        events = [e for request in group for e in request.events]
+        keys = [request.key or (None,) * 5 for request in group]
+        params = (
+            [len(request.events) for request in group], [e.originator_id for e in events],
+            [e.originator_version for e in events], [e.topic for e in events], [e.state for e in events],
+            f"{self.datastore.lock_timeout}s", [len(request.read) for request in group],
+            [i for request in group for i in request.read],
+            [v for request in group for v in request.read.values()],
+            [request.audit for request in group], *([key[field] for key in keys] for field in range(5)),
+            RETENTION, random.random() < FORGET_PROBABILITY,  # noqa: S311 - housekeeping, not security
+        )  # fmt: skip
+        try:
+            with self.datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(self.group_statement, params, prepare=True)
+                rows = curs.fetchall()
+        except (InterfaceError, OperationalError):
+            raise
+        except PersistenceError:
+            for request in group:
+                try:
+                    request.positions = self.store_one(request)
+                except Exception as error:
+                    request.error = error
+            return
+        positions: list[list[int]] = [[] for _ in group]
+        for row in rows:
+            if row["refused"] is None:
+                positions[row["request"] - 1].append(row["stored_at"])
+            else:
+                group[row["request"] - 1].error = IntegrityError(row["refused"])
+        for request, stored in zip(group, positions, strict=True):
+            if request.error is None:
+                request.positions = stored
 
     def append_in_transaction(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> list[int]:
         """One transaction sent as one pipeline and synchronised once: take the events

@@ -11,18 +11,19 @@ from typing import Annotated, Any
 
 import typer
 
-NAMES = ("http", "append", "projection", "rebuild", "snapshots", "queries")
+NAMES = ("http", "append", "commits", "projection", "rebuild", "snapshots", "queries")
 ROOT = Path(__file__).resolve().parents[2]
 Workload = Callable[[str, Any, Any, dict[str, int]], Any]
 
 
 def workloads() -> dict[str, Workload]:
     """The workloads by name, in the order they run (imported only when benching)."""
-    from ops.bench import append, http_load, projection, queries, rebuilding, snapshots
+    from ops.bench import append, commits, http_load, projection, queries, rebuilding, snapshots
 
     table: dict[str, Workload] = {
         "http": http_load.run,
         "append": append.run,
+        "commits": commits.run,
         "projection": projection.run,
         "rebuild": rebuilding.run,
         "snapshots": snapshots.run,

@@ -264,7 +264,8 @@ def backends_note(commands: Run) -> str:
         f"commands: PostgreSQL's backends on average: {seen.get('waiting_for_a_lock', 0):.2f} waiting "
         f"for a lock, {seen.get('flushing_wal', 0):.2f} flushing WAL (about {flush_ms:.2f} ms per "
         f"command), {seen.get('running', 0):.2f} running ({seen.get('samples', 0)} samples). Appends "
-        "hold the events table's lock through their commit's flush: one lock, one commit at a time."
+        "hold the events table's lock through their commit's flush; the appends an API process's "
+        "threads ask for at the same moment share one commit (group commit)."
     )
 
 

@@ -53,6 +53,7 @@ def test_quick_bench_measures_every_workload_against_a_baseline(database: str, t
         for line in with_baseline:
             assert line["baseline"]["value"] > 0 and line["ratio"] is not None, (name, line)
     assert results["failed"] == []
+    assert results["workloads"]["commits"]["details"]["mean_group"] > 1  # concurrent appends shared commits
     assert results["machine"]["cpus"] >= 1 and results["machine"]["postgres"]
     assert len(results["scratch_databases"]) == len(NAMES)
     assert remaining(database, results["scratch_databases"]) == []
