@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import urlsplit
@@ -147,13 +147,21 @@ class Severable:
 
     ``cuts``: for the first, second, ... connection, cut it when the client sends its
     (n + 1)-th basic.publish (n of them reached the broker); later connections stay up.
-    ``hold_confirms``: the broker's basic.ack frames never reach the client."""
+    ``hold_confirms``: the broker's basic.ack frames never reach the client.
+    ``on_cut``: called with the link once its n publishes reached the broker and before its
+    client's end is reset (a test kills the client there: it dies mid-publish, never seeing
+    the cut)."""
 
     def __init__(
-        self, cuts: list[int] | None = None, hold_confirms: bool = False, broker: str = BROKER
+        self,
+        cuts: list[int] | None = None,
+        hold_confirms: bool = False,
+        broker: str = BROKER,
+        on_cut: Callable[[Link], None] | None = None,
     ) -> None:
         parsed = urlsplit(broker)
         self.hold_confirms = hold_confirms
+        self.on_cut = on_cut
         self.target = (parsed.hostname or "127.0.0.1", parsed.port or 5672)
         self.plan = list(cuts or [])
         self.links: list[Link] = []
@@ -195,7 +203,11 @@ class Severable:
                         break
                     link.publishes += 1
                 out += frame
-            if not self._send(link.server, out) or cut:
+            if not self._send(link.server, out):
+                break
+            if cut:
+                if self.on_cut is not None:
+                    self.on_cut(link)
                 break
         link.sever()
 

@@ -189,6 +189,53 @@ def test_every_event_arrives_through_kills_of_the_relay(
 
 
 @pytest.mark.reliability
+def test_every_event_arrives_through_kills_of_the_relay_mid_publish(
+    database: str, broker: tuple[str, str], tmp_path: Path
+) -> None:
+    """SIGKILLs that certainly land in the middle of a batch: the relay reaches the broker
+    through a proxy that, once n publishes of the relay's connection reached the broker
+    (n not a multiple of the batch), kills the relay before passing on more, so the
+    relay dies with a batch half published and its position not recorded. A backlog written
+    first keeps every batch full. Each next relay starts from the recorded position."""
+    vhost, url = broker
+    seed, rng, queue, books, household, accounts = scene(database, url)
+    write(books, household, accounts, 700, rng)  # 1,400 events waiting
+    kills = [rng.choice([n for n in range(1, 2 * BATCH) if n % BATCH]) for _ in range(DROPS)]
+    relays: list[subprocess.Popen[bytes]] = []
+    proxy = Severable(kills, on_cut=lambda _: relays[-1].send_signal(signal.SIGKILL))
+    writer = threading.Thread(target=write, args=(books, household, accounts, 1800, rng))
+    writer.start()
+    logs = [tmp_path / f"relay-{n}.log" for n in range(DROPS + 1)]
+    try:
+        for n in range(DROPS):
+            relays.append(relay_process(database, proxy.url(vhost), logs[n]))
+            proxy.wait_for_cuts(n + 1, timeout=60)
+            assert relays[-1].wait(timeout=10) == -signal.SIGKILL, f"relay {n} was killed (seed {seed})"
+        relays.append(relay_process(database, proxy.url(vhost), logs[DROPS]))
+        writer.join()
+        wait_relayed_to_head(database, seed)
+    finally:
+        stop(relays[-1])
+        proxy.close()
+        writer.join()
+        books.close()
+
+    killed = proxy.links[:DROPS]
+    arrivals, consumer = drain(url, queue)
+    print(f"seed {seed}: {len(arrivals)} events, {len(arrivals) + consumer.repeats} deliveries,"
+          f" killed after {kills} publishes, {consumer.repeats} repeats")  # fmt: skip
+    assert [link.publishes for link in killed] == kills, f"each kill fell after its publishes (seed {seed})"
+    assert not any("reconnecting" in log.read_text() for log in logs[:DROPS]), (
+        f"a killed relay never saw its connection end (seed {seed})"
+    )
+    check_total_queue(database, arrivals, seed)
+    # What reached the broker after the last recorded position goes out again: at least the
+    # half-published batch's messages that the broker confirmed, at most all that reached it.
+    confirmed = sum(link.confirmed(n - n % BATCH + 1, n) for link, n in zip(killed, kills, strict=True))
+    assert confirmed <= consumer.repeats <= sum(kills), f"repeats only of the killed links (seed {seed})"
+
+
+@pytest.mark.reliability
 def test_every_event_arrives_through_broker_connections_cut_mid_publish(
     database: str, broker: tuple[str, str], tmp_path: Path
 ) -> None:
