@@ -286,3 +286,17 @@ def test_sigterm_drains_the_request_in_flight(tmp_path: Path) -> None:
         else:
             server.log.close()
         drop_database(conninfo)
+
+
+def test_metrics_show_how_many_appends_shared_a_commit(served: Served) -> None:
+    """The fixture's requests came one after another: every append was stored alone."""
+    counts = re.findall(
+        r"^fiscaflow_append_group_size_(count|sum|bucket)(\{[^}]*\})? (\S+)$", served.metrics, re.M
+    )
+    values = {(kind, labels): float(value) for kind, labels, value in counts}
+    count = sum(v for (kind, _), v in values.items() if kind == "count")
+    total = sum(v for (kind, _), v in values.items() if kind == "sum")
+    assert count >= 3, served.metrics  # the sign-up, the account, the income (at least)
+    assert total == count
+    alone = [v for (kind, labels), v in values.items() if kind == "bucket" and 'le="1"' in labels]
+    assert alone == [count]
