@@ -17,7 +17,7 @@ from commands.group_commit import GroupCommit, Request
 from commands.recorder import LedgerRecorder
 from tests.integration.helpers import Books
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 TOPIC = "tests.group:Probe"
 
 
