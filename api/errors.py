@@ -15,7 +15,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.exceptions.http_exceptions import NotAuthorizedException
 
 from api.throttle import LoginThrottledError
-from commands.files import FileTooLargeError
+from commands.files import FileTooLargeError, UnsupportedMediaTypeError
 from commands.tokens import InvalidTokenError
 from commands.users import InvalidCredentialsError
 from commands.write_path import StoreUnavailableError
@@ -58,18 +58,20 @@ def problem(
     return Response(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+# The most specific class first: FileTooLargeError and UnsupportedMediaTypeError are kinds
+# of InvalidInputError.
+DOMAIN_STATUSES: tuple[tuple[type[DomainError], int], ...] = (
+    (NotFoundError, 404),
+    (ForbiddenError, 403),
+    (ConflictError, 409),
+    (FileTooLargeError, 413),
+    (UnsupportedMediaTypeError, 415),
+    (InvalidInputError, 422),
+)
+
+
 def domain_status(error: DomainError) -> int:
-    if isinstance(error, NotFoundError):
-        return 404
-    if isinstance(error, ForbiddenError):
-        return 403
-    if isinstance(error, ConflictError):
-        return 409
-    if isinstance(error, FileTooLargeError):
-        return 413
-    if isinstance(error, InvalidInputError):
-        return 422
-    return 422
+    return next((status for kind, status in DOMAIN_STATUSES if isinstance(error, kind)), 422)
 
 
 def on_domain_error(request: Request[Any, Any, Any], error: DomainError) -> Response[dict[str, Any]]:

@@ -26,7 +26,7 @@ from api.auth import principal
 from api.consistency import TokenHeader, TokenQuery, read_after
 from api.idempotency import KeyHeader
 from api.imports import FileNameQuery, caller_without_key
-from api.responses import COMMAND_PROBLEMS, COMMON_PROBLEMS, Accepted, accepted, query
+from api.responses import COMMAND_PROBLEMS, COMMON_PROBLEMS, Accepted, accepted, problem_spec, query
 from api.tenancy import Caller
 from api.transactions import AmountQuery, CategoryQuery, TextQuery, _amount
 from commands.files import FileTooLargeError, sniffed_type
@@ -64,7 +64,8 @@ class ReceiptHandlers:
         operation_id="attachReceipt",
         status_code=201,
         guards=WRITE,
-        responses=COMMAND_PROBLEMS,
+        responses=COMMAND_PROBLEMS
+        | {415: problem_spec("Not a receipt type we take, or the bytes are not the type declared")},
         request_max_body_size=64 * 1024 * 1024,
     )
     async def attach(

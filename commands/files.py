@@ -39,19 +39,27 @@ class FileTooLargeError(InvalidInputError):
     title = "File too large"
 
 
+class UnsupportedMediaTypeError(InvalidInputError):
+    """A file of a type we do not take, or whose bytes are not the type it claims (415)."""
+
+    type = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
 def sniffed_type(declared: str, head: bytes) -> str:
-    """The receipt's type, if it is an allowed one and the bytes agree with it."""
+    """The receipt's type, if it is an allowed one and the bytes agree with it (else
+    UnsupportedMediaTypeError: a mislabelled file is refused like an unsupported one)."""
     media = declared.split(";", maxsplit=1)[0].strip().lower()
     if media not in RECEIPT_TYPES:
-        raise InvalidInputError(
+        raise UnsupportedMediaTypeError(
             f"a receipt is one of {', '.join(sorted(RECEIPT_TYPES))}, not {media or 'untyped'}"
         )
     if not head.startswith(RECEIPT_TYPES[media]):
-        raise InvalidInputError(f"the file's bytes are not {media}")
+        raise UnsupportedMediaTypeError(f"the file's bytes are not {media}")
     if media == "image/webp" and head[8:12] != b"WEBP":
-        raise InvalidInputError("the file's bytes are not image/webp")
+        raise UnsupportedMediaTypeError("the file's bytes are not image/webp")
     if media == "image/heic" and head[4:8] != b"ftyp":
-        raise InvalidInputError("the file's bytes are not image/heic")
+        raise UnsupportedMediaTypeError("the file's bytes are not image/heic")
     return media
 
 

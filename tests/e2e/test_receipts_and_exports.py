@@ -59,8 +59,11 @@ def check_receipts(client: httpx.Client, stranger: Member) -> None:
     assert downloaded.headers["content-type"].startswith("application/pdf")
     assert 'filename="lunch.pdf"' in downloaded.headers["content-disposition"]
     assert attach(client, tid, PDF, "application/pdf").status_code == 409  # attached already
-    assert attach(client, tid, PDF, "image/png").status_code == 422  # the bytes say otherwise
-    assert attach(client, tid, b"<script>", "text/html").status_code == 422
+    mislabelled = attach(client, tid, PDF, "image/png")  # the bytes say otherwise
+    assert mislabelled.status_code == 415, mislabelled.text
+    assert mislabelled.headers["content-type"].startswith("application/problem+json")
+    assert mislabelled.json()["type"].endswith("/unsupported-media-type")
+    assert attach(client, tid, b"<script>", "text/html").status_code == 415  # not a type we take
     assert attach(client, tid, b"", "application/pdf").status_code == 422
     too_big = attach(client, tid, b"%PDF-" + b"0" * 2_000_001, "application/pdf")
     assert too_big.status_code == 413, too_big.text
