@@ -15,7 +15,10 @@ the requests that arrive while one group commits form the next group.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -33,6 +36,28 @@ GROUP_SIZES = metrics.get_meter("fiscaflow.commands").create_histogram(
     explicit_bucket_boundaries_advisory=[1, 2, 4, 8, 16, 32],
 )
 
+# When the command whose append this is began to wait (for an in-process account lock, for a
+# group to be stored, for the events table's lock): all of it counts against the lock timeout.
+STARTED: ContextVar[float | None] = ContextVar("fiscaflow_append_started", default=None)
+
+
+def started() -> float:
+    return STARTED.get() or time.monotonic()
+
+
+@contextmanager
+def waiting_from_now() -> Iterator[float]:
+    """The current command's waits count from here (or from where an outer block said)."""
+    since = STARTED.get()
+    if since is not None:
+        yield since
+        return
+    token = STARTED.set(time.monotonic())
+    try:
+        yield STARTED.get() or 0.0
+    finally:
+        STARTED.reset(token)
+
 
 @dataclass(eq=False, slots=True)
 class Request:
@@ -47,6 +72,7 @@ class Request:
     error: BaseException | None = None
     leads: bool = False
     done: threading.Event = field(default_factory=threading.Event)
+    arrived: float = field(default_factory=started)  # its wait counts from here
 
     def outcome(self) -> list[int]:
         if self.error is not None:
@@ -54,6 +80,17 @@ class Request:
         if self.positions is None:  # pragma: no cover - the leader always answers
             raise RuntimeError("group commit: request left without an outcome")
         return self.positions
+
+
+def lock_timeout(requests: Sequence[Request], seconds: float) -> str:
+    """How long the append of ``requests`` may wait for the events table's lock: what is
+    left of ``seconds`` for the one that has waited longest (its wait for a group to be
+    stored counts), and at least 1 ms (a free lock is still taken). A request queued behind
+    a group that timed out answers within its own timeout, not after two. 0: no timeout."""
+    if seconds <= 0:
+        return "0"
+    deadline = min(request.arrived for request in requests) + seconds
+    return f"{max(1, int((deadline - time.monotonic()) * 1000))}ms"
 
 
 def copy_error(error: BaseException) -> BaseException:

@@ -13,7 +13,9 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from commands.application import Ledger
+from commands.group_commit import waiting_from_now
 from commands.history import describe
+from commands.write_path import StoreUnavailableError
 from ledger.account import AccessLevel, Account
 from ledger.errors import ConcurrencyConflictError, NotFoundError
 from ledger.transaction import Transaction
@@ -83,13 +85,25 @@ class StripedLocks:
         self.locks = [threading.Lock() for _ in range(stripes)]
 
     @contextmanager
-    def holding(self, ids: Iterable[UUID]) -> Iterator[None]:
+    def holding(self, ids: Iterable[UUID], timeout: float = 0) -> Iterator[None]:
+        """Hold the locks of ``ids``, waiting at most ``timeout`` seconds (0: as long as it
+        takes), else StoreUnavailableError (503). The wait counts against the append's
+        lock timeout too: a command queued behind others on a busy account answers within
+        its timeout, not after theirs and then its own."""
         # Sorted, de-duplicated stripes: two writers never wait for each other in a cycle.
         stripes = sorted({hash(i) % len(self.locks) for i in ids})
-        with ExitStack() as stack:
+        with waiting_from_now() as since, ExitStack() as stack:
             for stripe in stripes:
-                stack.enter_context(self.locks[stripe])
+                left = since + timeout - time.monotonic() if timeout > 0 else -1
+                if not self.locks[stripe].acquire(timeout=max(left, 0) if timeout > 0 else -1):
+                    raise StoreUnavailableError(f"the account is busy for more than {timeout:g} s")
+                stack.callback(self.locks[stripe].release)
             yield
+
+
+def append_timeout(app: Ledger) -> float:
+    """The seconds an append may wait for the events table's lock (FISCAFLOW_LOCK_TIMEOUT)."""
+    return float(getattr(getattr(app.recorder, "datastore", None), "lock_timeout", 0) or 0)
 
 
 def with_retries(attempt: Callable[[], R]) -> R:

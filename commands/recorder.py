@@ -24,7 +24,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from commands import audit_chain, audit_context
-from commands.group_commit import MAX_EVENTS, GroupCommit, Request
+from commands.group_commit import MAX_EVENTS, GroupCommit, Request, lock_timeout
 
 RETENTION = timedelta(hours=24)  # keys older than this are forgotten
 ATTEMPTS, RETRY_WAIT = 10, 0.2  # an append after a dropped connection, as the library does
@@ -349,7 +349,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
         params = (
             [e.originator_id for e in events], [e.originator_version for e in events],
             [e.topic for e in events], [e.state for e in events],
-            f"{self.datastore.lock_timeout}s", list(read), list(read.values()),
+            lock_timeout([request], self.datastore.lock_timeout), list(read), list(read.values()),
             request.audit, scope, name, fingerprint, subject_id, subject_version, RETENTION,
             random.random() < FORGET_PROBABILITY,  # noqa: S311 - housekeeping, not security
         )  # fmt: skip
@@ -372,7 +372,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
         params = (
             [len(request.events) for request in group], [e.originator_id for e in events],
             [e.originator_version for e in events], [e.topic for e in events], [e.state for e in events],
-            f"{self.datastore.lock_timeout}s", [len(request.read) for request in group],
+            lock_timeout(group, self.datastore.lock_timeout), [len(request.read) for request in group],
             [i for request in group for i in request.read],
             [v for request in group for v in request.read.values()],
             [request.audit for request in group], *([key[field] for key in keys] for field in range(5)),

@@ -14,7 +14,14 @@ from eventsourcing.domain import Aggregate
 from commands.application import Ledger
 from commands.categorisation import LearnedCategoriser, categorise_new, changed, load_book, unstored
 from commands.history import describe
-from commands.loading import StripedLocks, check_expected_version, load, load_account, with_retries
+from commands.loading import (
+    StripedLocks,
+    append_timeout,
+    check_expected_version,
+    load,
+    load_account,
+    with_retries,
+)
 from commands.messages import EditTransaction, PostTransaction, Reason, Recategorise, RecordTransaction
 from commands.write_path import Appended, append
 from ledger.account import AccessLevel, Account
@@ -82,7 +89,7 @@ class TransactionCommands:
         if not 1 <= len(commands) <= MAX_BULK:
             raise InvalidInputError(f"send 1 to {MAX_BULK} transactions")
         touched = {a for c in commands for a in (c.account_id, c.to_account_id) if a is not None}
-        with self.locks.holding(touched):
+        with self.locks.holding(touched, append_timeout(self.app)):
             return with_retries(lambda: self._record_once(household_id, commands, actor))
 
     def _record_once(
@@ -111,7 +118,7 @@ class TransactionCommands:
         No retries here: the caller reloads ``cause`` and tries again."""
         accounts: dict[UUID, Account] = {}
         book = load_book(self.app, household_id)
-        with self.locks.holding({command.account_id}):
+        with self.locks.holding({command.account_id}, append_timeout(self.app)):
             transaction = self._build(household_id, command, None, accounts, book, transaction_id)
             return append(self.app, cause, transaction, *accounts.values(), *changed(book))
 

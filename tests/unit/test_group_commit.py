@@ -10,7 +10,9 @@ import uuid
 import pytest
 from eventsourcing.persistence import OperationalError, StoredEvent
 
-from commands.group_commit import GroupCommit, Request
+from commands.group_commit import GroupCommit, Request, lock_timeout
+from commands.loading import StripedLocks
+from commands.write_path import StoreUnavailableError
 
 
 def request(events: int = 1) -> Request:
@@ -154,3 +156,37 @@ def test_a_keyboard_interrupt_in_the_store_still_answers_the_group() -> None:
         grouping.submit(r)
     assert isinstance(r.error, KeyboardInterrupt)
     assert not grouping.leading
+
+
+def test_a_request_waits_for_the_lock_only_what_is_left_of_its_timeout() -> None:
+    fresh, old = request(), request()
+    old.arrived -= 0.75
+    assert 990 <= int(lock_timeout([fresh], 1.0).removesuffix("ms")) <= 1000
+    assert 240 <= int(lock_timeout([fresh, old], 1.0).removesuffix("ms")) <= 250  # the oldest counts
+    old.arrived -= 5
+    assert lock_timeout([old], 1.0) == "1ms"  # past its time: a free lock is still taken
+    assert lock_timeout([old], 0) == "0"  # no timeout at all
+
+
+def test_a_command_queued_on_a_busy_account_gives_up_within_its_timeout_and_its_wait_counts() -> None:
+    locks, account = StripedLocks(), uuid.uuid4()
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with locks.holding({account}):
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(10)
+    began = time.monotonic()
+    with pytest.raises(StoreUnavailableError, match="busy"), locks.holding({account}, timeout=0.2):
+        pass
+    assert 0.2 <= time.monotonic() - began < 1.0
+    release.set()
+    holder.join()
+    with locks.holding({account}, timeout=1.0):
+        time.sleep(0.3)  # what the command spent before its append counts against the lock timeout
+        assert 650 <= int(lock_timeout([request()], 1.0).removesuffix("ms")) <= 700
+    assert 990 <= int(lock_timeout([request()], 1.0).removesuffix("ms")) <= 1000  # outside: from now
