@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from tests.e2e.server import Server
@@ -144,8 +145,11 @@ def test_unknown_email_wrong_password_and_suspended_user_look_the_same(
 def test_unknown_email_and_wrong_password_take_the_same_time(
     server: Server, signup: Callable[..., Member]
 ) -> None:
-    """Not a benchmark: medians of 15 interleaved tries each, with a generous bound, so that a
-    skipped argon2id verification (tens of ms) shows and a loaded machine does not."""
+    """Not a benchmark: medians of 15 interleaved tries each, 50 ms apart (a known user's
+    failure is recorded after the answer; a try right behind it would time that work too).
+    RELIABILITY.md asks for a few ms: the bound is 3 ms, measured 0.0-1.1 ms on the 2-core
+    CI machine; recording the failure before answering (about 4 ms) or a skipped argon2id
+    verification (tens of ms) fails it."""
     victims = [signup("Timed"), signup("Timed")]  # fewer than 10 failures each
 
     def timed(email: str) -> float:
@@ -160,9 +164,30 @@ def test_unknown_email_and_wrong_password_take_the_same_time(
     unknown, wrong = [], []
     for n in range(15):
         unknown.append(timed(unknown_email()))
+        time.sleep(0.05)
         wrong.append(timed(victims[n % 2].email))
+        time.sleep(0.05)
     difference = abs(statistics.median(unknown) - statistics.median(wrong))
-    assert difference < 0.025, (sorted(unknown), sorted(wrong))
+    assert difference < 0.003, (sorted(unknown), sorted(wrong))
+
+
+def test_a_failed_login_of_a_known_user_is_still_recorded_on_the_user_after_the_answer(
+    server: Server, signup: Callable[..., Member]
+) -> None:
+    victim = signup("Recorded")
+    assert login(server.url, victim.email, WRONG).status_code == 401
+    deadline = time.monotonic() + 10
+    while True:
+        with psycopg.connect(server.conninfo) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM eventstore.fiscaflow_events WHERE originator_id = %s"
+                " AND topic = 'ledger.user:User.LoginFailed'",
+                (victim.user_id,),
+            ).fetchone()
+        if row == (1,):
+            break
+        assert time.monotonic() < deadline, "the failure was not recorded on the user"
+        time.sleep(0.05)
 
 
 def test_registering_a_taken_email_does_not_reveal_that_it_is_taken(server: Server, member: Member) -> None:

@@ -43,3 +43,45 @@ def test_an_address_that_fails_across_many_accounts_backs_off() -> None:
         await throttle.check(store, "fresh@example.org", "198.51.100.1")  # another address is free
 
     asyncio.run(scenario())
+
+
+class Clock:
+    """The throttle's clock, moved by the test instead of waited for."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.mark.reliability
+def test_an_attacker_retrying_the_moment_it_may_gets_at_most_100_failures_evaluated_per_hour(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An attacker with a new address for every guess (so only the account's back-off
+    applies) sends the next guess as soon as the lock allows, for an hour; every guess is
+    wrong. RELIABILITY.md: at most 100 evaluated failures per hour per account."""
+    clock = Clock()
+    monkeypatch.setattr(throttle, "time", clock)
+
+    async def scenario() -> tuple[int, int]:
+        store = MemoryStore()
+        evaluated, refused, end = 0, 0, clock.now + 3600
+        while clock.now < end:
+            address = f"10.{evaluated // 250}.{evaluated % 250}.{refused % 250}"
+            try:
+                await throttle.check(store, "ana@example.org", address)
+            except throttle.LoginThrottledError as locked:
+                refused += 1
+                clock.now += locked.retry_after  # back exactly when told
+                continue
+            evaluated += 1  # the password was checked (and was wrong)
+            await throttle.failed(store, "ana@example.org", address)
+            clock.now += 0.05  # the next guess right away
+        return evaluated, refused
+
+    evaluated, refused = asyncio.run(scenario())
+    assert throttle.FREE_FAILURES <= evaluated <= 100
+    assert refused > 0
+    print(f"evaluated {evaluated} failures in an hour, refused {refused} attempts")
