@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 from uuid import UUID
 
-from eventsourcing.application import Application, Recording, Repository
+from eventsourcing.application import Application, ProcessingEvent, Recording, Repository
+from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import ApplicationRecorder, JSONTranscoder, Mapper, PersistenceError
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment, EnvType, strtobool
@@ -68,6 +69,19 @@ def replay(aggregate: Any, events: Iterable[Any]) -> Any:
     return aggregate
 
 
+def collect(processing_event: ProcessingEvent[UUID], objs: Iterable[Any], kwargs: dict[str, Any]) -> None:
+    """``ProcessingEvent.collect_events`` without its two checks of each object against
+    runtime-checkable Protocols (4 % of a bulk append's CPU on Python 3.11) when the object
+    is one of our aggregates; anything else goes through the library's own."""
+    for obj in objs:
+        if isinstance(obj, BaseAggregate):
+            processing_event.events.extend(obj.collect_events())
+            processing_event.aggregates[obj.id] = obj
+        elif obj is not None:
+            processing_event.collect_events(obj)
+    processing_event.saved_kwargs.update(kwargs)
+
+
 class LedgerRepository(Repository[UUID]):
     """The library's repository, replaying with :func:`replay` unless told otherwise."""
 
@@ -105,11 +119,17 @@ class Ledger(Application[UUID]):
     snapshot_every: ClassVar[dict[type[Any], int]] = {}  # aggregate type -> interval
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
-        """The library's save; then a snapshot of each aggregate of ``snapshot_every`` whose
-        version passed a multiple of its interval, taken from the saved aggregate itself
-        (its state is the recorded one now). The library's own snapshotting (left off)
-        reads the aggregate back from the store at the multiple: 9 % of a bulk append."""
-        recordings = super().save(*objs, **kwargs)
+        """The library's save (its steps, with :func:`collect`); then a snapshot of each
+        aggregate of ``snapshot_every`` whose version passed a multiple of its interval, taken
+        from the saved aggregate itself (its state is the recorded one now). The library's
+        own snapshotting (left off) reads the aggregate back from the store at the multiple:
+        9 % of a bulk append."""
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        collect(processing_event, objs, kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # the library's deprecated hook, as its save does
         if self.snapshot_every and self.snapshots is not None and recordings:
             first: dict[UUID, int] = {}
             for recording in recordings:

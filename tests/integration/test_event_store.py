@@ -227,3 +227,22 @@ def test_a_snapshot_that_cannot_be_stored_does_not_fail_the_stored_command(
         assert books.ledger.repository.get(account_id).balance == Decimal("21.00")
     finally:
         books.close()
+
+
+def test_save_collects_aggregates_bare_events_and_skips_none_like_the_library(books: Books) -> None:
+    """Ledger.save collects our aggregates without the library's Protocol checks; a bare
+    domain event and None still go through the library's own collect_events."""
+    household = uuid.uuid4()
+    first, second = books.open(household, "First"), books.open(household, "Second")
+    renamed = books.ledger.repository.get(first)
+    renamed.rename("First, renamed")
+    other = books.ledger.repository.get(second)
+    other.rename("Second, renamed")
+    bare = other.collect_events()  # saved as events, not as an aggregate
+    recordings = books.ledger.save(renamed, None, *bare)
+    assert [(r.domain_event.originator_id, r.domain_event.originator_version) for r in recordings] == [
+        (first, 2),
+        (second, 2),
+    ]
+    assert books.ledger.repository.get(first).name == "First, renamed"
+    assert books.ledger.repository.get(second).name == "Second, renamed"
