@@ -83,11 +83,12 @@ class History:
 
 
 @contextmanager
-def served(log: Path, **env: str) -> Iterator[Server]:
-    """A `fiscaflow serve` process on a fresh database, stopped and dropped afterwards."""
+def served(log: Path, *args: str, **env: str) -> Iterator[Server]:
+    """A `fiscaflow serve` process (``args``: more options) on a fresh database, stopped and
+    dropped afterwards."""
     conninfo = create_database()
     settings = {"DATABASE_URL": conninfo, "FISCAFLOW_MODE": "development", "FISCAFLOW_RATE_LIMIT": "0"}
-    server = Server(settings | env, log)
+    server = Server(settings | env, log, *args)
     server.conninfo = conninfo
     try:
         yield server
