@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
@@ -40,15 +39,7 @@ class WrongPasswordError(ForbiddenError):
 
 
 class InvalidCredentialsError(Exception):
-    """Unknown email, wrong password or a login that may not log in: all look the same.
-
-    ``after_answer``: the failure still to be recorded on the user, when the caller asked to
-    do it after answering (the API), so that a wrong password for a known email takes no
-    longer to answer than an unknown email (the append took about 4 ms)."""
-
-    def __init__(self, after_answer: Callable[[], object] | None = None) -> None:
-        super().__init__("invalid email or password")
-        self.after_answer = after_answer
+    """Unknown email, wrong password or a login that may not log in: all look the same."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,21 +98,15 @@ class UserCommands:
         user = self.app.repository.get(claim.user_id)
         return user if isinstance(user, User) else None
 
-    def login(
-        self, command: Login, client: str, *, record_failure_later: bool = False
-    ) -> TokenPair | SecondFactorChallenge:
+    def login(self, command: Login, client: str) -> TokenPair | SecondFactorChallenge:
         """Verify the password (always spending one argon2id verification) and start a family,
-        or ask for the second factor. A failure of a known user is recorded on the user, now
-        or (``record_failure_later``) by whoever catches the error, once it has answered."""
+        or ask for the second factor."""
         user = self.find(command.email)
         ok = verify_password(user.password_hash if user else None, command.password)
         if user is None:
             raise InvalidCredentialsError
         if not ok or not user.is_active:
-            user_id = user.id
-            if record_failure_later:
-                raise InvalidCredentialsError(lambda: self._record_failure(user_id, client))
-            self._record_failure(user_id, client)
+            self._record_failure(user.id, client)
             raise InvalidCredentialsError
         if needs_rehash(user.password_hash):
             user.rehash_password(hash_password(command.password))
