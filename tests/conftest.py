@@ -28,7 +28,8 @@ def service_missing(message: str) -> NoReturn:
     """A service a test needs cannot be reached: a failure in CI, a loud skip elsewhere."""
     if in_ci():
         pytest.fail(message)
-    pytest.skip(f"LOUD SKIP (fails under CI): {message}")
+    else:
+        pytest.skip(f"LOUD SKIP (fails under CI): {message}")
 
 
 # Services a machine may say it cannot have at all, by the marker of the tests that need
