@@ -298,17 +298,24 @@ class LedgerRecorder(PostgresApplicationRecorder):
             ]
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        """Append in one round trip: with the other appends this process's threads ask
-        for at the same moment (:meth:`append_grouped`), or alone when the command has work of its
-        own to do in the transaction (:meth:`append_in_transaction`). A dropped connection is tried
-        again, like the library does (10 attempts, 0.2 s apart); a lock timeout fails at
-        once (a waiting client should get 503 now, not after ten attempts)."""
+        """Append in one round trip: with the other appends this process's threads ask for
+        at the same moment (``grouping``, commands/group_commit.py, which stores a request alone
+        when there are none), alone when it is bigger than a group (:meth:`store_one`), or in a
+        transaction of its own when the command has work to do in it
+        (:meth:`append_in_transaction`). A dropped connection is tried again, like the library
+        does (10 attempts, 0.2 s apart); a lock timeout fails at once (a waiting client should
+        get 503 now, not after ten attempts)."""
+        if not stored_events:
+            return []
         if kwargs.get("within") is not None:
             append = self.append_in_transaction
-        elif self.grouping is not None and len(stored_events) <= MAX_EVENTS:
-            append = self.append_grouped
         else:
-            append = self.append_in_one
+            grouping = self.grouping if len(stored_events) <= MAX_EVENTS else None
+            store = grouping.submit if grouping is not None else self.store_one
+
+            def append(stored_events: Sequence[StoredEvent], **kwargs: Any) -> list[int]:
+                return store(self.request(stored_events, **kwargs))  # a fresh request per attempt
+
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 return append(stored_events, **kwargs)
@@ -325,20 +332,6 @@ class LedgerRecorder(PostgresApplicationRecorder):
         written = {e.originator_id for e in stored_events}
         read = {i: v for i, v in (kwargs.get("depends_on") or {}).items() if i not in written}
         return Request(stored_events, read, kwargs.get("idempotency"), audit_context.as_json())
-
-    def append_in_one(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> list[int]:
-        """The append alone, as one statement (see :meth:`store_one`)."""
-        if not stored_events:
-            return []
-        return self.store_one(self.request(stored_events, **kwargs))
-
-    def append_grouped(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> list[int]:
-        """The append, stored with those that other threads ask for at the same moment
-        (commands/group_commit.py); alone when there are none."""
-        if not stored_events:
-            return []
-        assert self.grouping is not None
-        return self.grouping.submit(self.request(stored_events, **kwargs))
 
     def store_one(self, request: Request) -> list[int]:
         """The append as one statement (``append_events``, see APPEND_FUNCTION): the same
@@ -411,8 +404,6 @@ class LedgerRecorder(PostgresApplicationRecorder):
 
         Raises IntegrityError when a read aggregate changed, an aggregate's version is
         taken, or the idempotency key is taken (all of it rolled back)."""
-        if not stored_events:
-            return []
         error: Exception | None = None
         with self.datastore.get_connection() as conn:
             inserted = conn.cursor()
