@@ -17,6 +17,8 @@ from contextlib import suppress
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from tests.loopback import receive, send
+
 APPENDS = (b".append_events($1", b".append_group($1")  # the calls, not the CREATE FUNCTIONs
 UNTYPED_REQUESTS = (80877103, 80877104)  # SSLRequest, GSSENCRequest: a startup comes next
 
@@ -96,7 +98,7 @@ class HoldingProxy:
 
     def _upstream(self, link: Link) -> None:
         pending, started = bytearray(), False
-        while chunk := _recv(link.client):
+        while chunk := receive(link.client):
             pending += chunk
             while True:
                 if not started:  # untyped: length, then a code (startup, SSL or GSS request)
@@ -115,15 +117,15 @@ class HoldingProxy:
                         break
                     message, pending = bytes(pending[: 1 + length]), pending[1 + length :]
                     link.read(message[:1], message[5:])
-                if not _send(link.server, message):
+                if not send(link.server, message):
                     return
         link.close()
 
     def _downstream(self, link: Link) -> None:
-        while chunk := _recv(link.server):
+        while chunk := receive(link.server):
             if link.held.is_set():
                 continue  # the server answered (and committed); the client never hears it
-            if not _send(link.client, chunk):
+            if not send(link.client, chunk):
                 break
         link.close()
 
@@ -135,18 +137,3 @@ class HoldingProxy:
             links = list(self.links)
         for link in links:
             link.close()
-
-
-def _recv(end: socket.socket) -> bytes:
-    try:
-        return end.recv(65536)
-    except OSError:
-        return b""
-
-
-def _send(end: socket.socket, data: bytes) -> bool:
-    try:
-        end.sendall(data)
-    except OSError:
-        return False
-    return True

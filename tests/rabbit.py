@@ -23,6 +23,7 @@ from kombu import Connection
 
 from projections.base import EVENTS_TABLE
 from tests.conftest import service_missing
+from tests.loopback import receive, send
 
 BROKER = os.environ.get("FISCAFLOW_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672")
 
@@ -191,7 +192,7 @@ class Severable:
         """Client to broker, cut before the planned publish."""
         pending = bytearray()
         while not link.cut.is_set():
-            chunk = self._recv(link.client)
+            chunk = receive(link.client)
             if not chunk:
                 break
             pending += chunk
@@ -203,7 +204,7 @@ class Severable:
                         break
                     link.publishes += 1
                 out += frame
-            if not self._send(link.server, out):
+            if not send(link.server, out):
                 break
             if cut:
                 if self.on_cut is not None:
@@ -216,7 +217,7 @@ class Severable:
         the broker still sends (confirms of what reached it) is read, noted and dropped
         until it closes its end."""
         pending = bytearray()
-        while chunk := self._recv(link.server):
+        while chunk := receive(link.server):
             pending += chunk
             out = bytearray()
             for frame, method in frames(pending):
@@ -226,25 +227,10 @@ class Severable:
                         continue
                     link.confirms += 1
                 out += frame
-            if not link.cut.is_set() and not self._send(link.client, out):
+            if not link.cut.is_set() and not send(link.client, out):
                 link.sever()
         link.sever()
         link.server.close()
-
-    @staticmethod
-    def _recv(end: socket.socket) -> bytes:
-        try:
-            return end.recv(65536)
-        except OSError:
-            return b""
-
-    @staticmethod
-    def _send(end: socket.socket, data: bytearray) -> bool:
-        try:
-            end.sendall(data)
-        except OSError:
-            return False
-        return True
 
     def wait_for_cuts(self, count: int, timeout: float) -> list[Link]:
         """The first ``count`` connections, once each was cut (AssertionError after ``timeout``)."""

@@ -26,6 +26,7 @@ from tests.conftest import create_database, drop_database
 from tests.e2e.server import Server
 from tests.e2e.users import authenticated, login, sign_up
 from tests.pg_proxy import HoldingProxy
+from tests.reliability.support import store_counts
 
 pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
 SECRET = "unknown-outcome-test-secret-of-32-characters-or-more"  # the same across both workers
@@ -38,26 +39,13 @@ def database() -> Iterator[str]:
     drop_database(conninfo)
 
 
-def stored(conninfo: str, key: str) -> tuple[Any, int, int]:
-    """The transaction the key's append created (or None), how many Recorded events it has,
-    and how many events of accounts and transactions the store holds (logins store events
-    of their own)."""
+def committed_by(conninfo: str, key: str) -> Any:
+    """The transaction the key's append created, or None."""
     with psycopg.connect(conninfo) as conn:
         row = conn.execute(
             "SELECT subject_id FROM eventstore.idempotency_keys WHERE key = %s", (key,)
         ).fetchone()
-        subject = row[0] if row else None
-        recorded = conn.execute(
-            "SELECT count(*) FROM eventstore.fiscaflow_events WHERE originator_id = %s"
-            " AND topic = 'ledger.transaction:Transaction.Recorded'",
-            (subject,),
-        ).fetchone()
-        total = conn.execute(
-            "SELECT count(*) FROM eventstore.fiscaflow_events"
-            " WHERE topic LIKE 'ledger.account:%' OR topic LIKE 'ledger.transaction:%'"
-        ).fetchone()
-    assert recorded is not None and total is not None
-    return subject, int(recorded[0]), int(total[0])
+    return str(row[0]) if row else None
 
 
 def test_a_worker_killed_between_commit_and_answer_then_a_retry_records_once(
@@ -72,7 +60,7 @@ def test_a_worker_killed_between_commit_and_answer_then_a_retry_records_once(
             opened = member.client.post("/api/v1/accounts", json={"name": "Main", "currency": "EUR"})
             assert opened.status_code == 201, opened.text
         account = opened.json()["id"]
-        _, _, before = stored(database, "none")
+        assert store_counts(database) == ({}, 0)  # no transaction yet
         proxy.arm()
 
         key = str(uuid.uuid4())
@@ -91,7 +79,7 @@ def test_a_worker_killed_between_commit_and_answer_then_a_retry_records_once(
         sender = threading.Thread(target=send)
         sender.start()
         deadline = time.monotonic() + 30
-        while stored(database, key)[0] is None:  # committed, seen from outside
+        while committed_by(database, key) is None:  # committed, seen from outside
             assert time.monotonic() < deadline, "the append was not committed in 30 s"
             time.sleep(0.02)
         assert proxy.held(), "the worker is waiting for the append's answer"
@@ -107,18 +95,18 @@ def test_a_worker_killed_between_commit_and_answer_then_a_retry_records_once(
         worker.log.close()
         proxy.close()
 
-    committed, recorded, total = stored(database, key)
-    assert recorded == 1 and total == before + 2  # the transaction and its posting, once
+    committed = committed_by(database, key)
+    assert store_counts(database) == ({committed: 1}, 1)  # the transaction and its posting, once
     retry_worker = Server(env | {"DATABASE_URL": database}, tmp_path / "retry.log")
     try:
         tokens = login(retry_worker.url, member.email).json()
         with authenticated(retry_worker.url, tokens["access_token"]) as client:
             retried = client.post("/api/v1/transactions", json=body, headers={"Idempotency-Key": key})
             assert retried.status_code == 201, retried.text
-            assert retried.json()["id"] == str(committed), "the retry answers the committed transaction"
+            assert retried.json()["id"] == committed, "the retry answers the committed transaction"
             after = {"X-Consistency-Token": retried.headers["X-Consistency-Token"]}
             balance = client.get(f"/api/v1/accounts/{account}", headers=after)
             assert balance.json()["balance"] == "25.00", balance.text
     finally:
         assert retry_worker.stop() == 0
-    assert stored(database, key)[1:] == (1, before + 2), "0 lost, 0 duplicated"
+    assert store_counts(database) == ({committed: 1}, 1), "0 lost, 0 duplicated"

@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from tests.conftest import create_database, drop_database
 from tests.e2e.server import Server
 
@@ -98,3 +100,19 @@ def served(log: Path, *args: str, **env: str) -> Iterator[Server]:
         else:
             server.log.close()
         drop_database(conninfo)
+
+
+def store_counts(conninfo: str) -> tuple[dict[str, int], int]:
+    """Recorded events per transaction, and how many postings were applied."""
+    recorded = "ledger.transaction:Transaction.Recorded"
+    with psycopg.connect(conninfo) as conn:
+        rows = conn.execute(
+            "SELECT originator_id::text, count(*) FROM eventstore.fiscaflow_events WHERE topic = %s"
+            " GROUP BY originator_id",
+            (recorded,),
+        ).fetchall()
+        postings = conn.execute(
+            "SELECT count(*) FROM eventstore.fiscaflow_events WHERE topic = %s",
+            ("ledger.account:Account.PostingApplied",),
+        ).fetchone()
+    return {r[0]: int(r[1]) for r in rows}, int(postings[0]) if postings else 0

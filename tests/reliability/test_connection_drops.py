@@ -23,7 +23,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from tests.conftest import ADMIN_URL
 from tests.e2e.users import authenticated, sign_up
-from tests.reliability.support import History, Operation, draw_seed, scaled, served
+from tests.reliability.support import History, Operation, draw_seed, scaled, served, store_counts
 
 pytestmark = [pytest.mark.e2e, pytest.mark.reliability]
 WRITERS = 4
@@ -72,22 +72,6 @@ def clear_503(response: httpx.Response) -> bool:
         and "Retry-After" in response.headers
         and "Traceback" not in response.text
     )
-
-
-def store_counts(conninfo: str) -> tuple[dict[str, int], int]:
-    """Recorded events per transaction, and how many postings were applied."""
-    recorded = "ledger.transaction:Transaction.Recorded"
-    with psycopg.connect(conninfo) as conn:
-        rows = conn.execute(
-            "SELECT originator_id::text, count(*) FROM eventstore.fiscaflow_events WHERE topic = %s"
-            " GROUP BY originator_id",
-            (recorded,),
-        ).fetchall()
-        postings = conn.execute(
-            "SELECT count(*) FROM eventstore.fiscaflow_events WHERE topic = %s",
-            ("ledger.account:Account.PostingApplied",),
-        ).fetchone()
-    return {r[0]: int(r[1]) for r in rows}, int(postings[0]) if postings else 0
 
 
 class Load:
