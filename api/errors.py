@@ -6,11 +6,14 @@ A client never sees a stack trace, a SQL error, or a 500 for input it sent.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
+import anyio
 import psycopg
 from eventsourcing.persistence import OperationalError as EventStoreOperationalError
 from litestar import Request, Response
+from litestar.background_tasks import BackgroundTask
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.exceptions.http_exceptions import NotAuthorizedException
 
@@ -42,6 +45,7 @@ def problem(
     detail: str,
     request: Request[Any, Any, Any],
     headers: dict[str, str] | None = None,
+    background: BackgroundTask | None = None,
     **extra: Any,
 ) -> Response[dict[str, Any]]:
     body = {
@@ -55,7 +59,7 @@ def problem(
     headers = SECURITY_HEADERS | dict(headers or {})  # error answers are built here, not by routes
     if status in (429, 503):
         headers.setdefault("Retry-After", "1")
-    return Response(body, status_code=status, media_type=PROBLEM, headers=headers)
+    return Response(body, status_code=status, media_type=PROBLEM, headers=headers, background=background)
 
 
 # The most specific class first: FileTooLargeError and UnsupportedMediaTypeError are kinds
@@ -90,11 +94,21 @@ def on_validation_error(
     )
 
 
+async def after_answer(work: Callable[[], object]) -> None:
+    """Work left for after the answer (recording a failed login on its user)."""
+    try:
+        await anyio.to_thread.run_sync(work)
+    except Exception:
+        log.exception("work after the answer failed")
+
+
 def on_invalid_credentials(request: Request[Any, Any, Any], error: Exception) -> Response[dict[str, Any]]:
     detail = "invalid email or password"
+    work = getattr(error, "after_answer", None)
     return problem(
-        401, "invalid-credentials", "Login failed", detail, request, {"WWW-Authenticate": "Bearer"}
-    )
+        401, "invalid-credentials", "Login failed", detail, request, {"WWW-Authenticate": "Bearer"},
+        background=BackgroundTask(after_answer, work) if work is not None else None,
+    )  # fmt: skip
 
 
 def on_invalid_token(request: Request[Any, Any, Any], error: InvalidTokenError) -> Response[dict[str, Any]]:

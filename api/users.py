@@ -183,8 +183,10 @@ class UserController(Controller):
         await throttle.check(store, data.email, address)
         client = client_fingerprint(request, services.tokens.secret)
         try:
-            outcome = await sync_to_thread(services.users.login, data, client)
-        except Exception:
+            outcome = await sync_to_thread(
+                lambda: services.users.login(data, client, record_failure_later=True)
+            )
+        except Exception:  # the failure of a known user is recorded after the answer (api/errors.py)
             await throttle.failed(store, data.email, address)
             raise
         if isinstance(outcome, SecondFactorChallenge):

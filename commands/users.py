@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
@@ -39,7 +40,15 @@ class WrongPasswordError(ForbiddenError):
 
 
 class InvalidCredentialsError(Exception):
-    """Unknown email, wrong password or a login that may not log in: all look the same."""
+    """Unknown email, wrong password or a login that may not log in: all look the same.
+
+    ``after_answer``: the failure still to be recorded on the user, when the caller asked to
+    do it after answering (the API), so that a wrong password for a known email takes no
+    longer to answer than an unknown email (the append takes a few ms)."""
+
+    def __init__(self, after_answer: Callable[[], object] | None = None) -> None:
+        super().__init__("invalid email or password")
+        self.after_answer = after_answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,22 +107,33 @@ class UserCommands:
         user = self.app.repository.get(claim.user_id)
         return user if isinstance(user, User) else None
 
-    def login(self, command: Login, client: str) -> TokenPair | SecondFactorChallenge:
+    def login(
+        self, command: Login, client: str, *, record_failure_later: bool = False
+    ) -> TokenPair | SecondFactorChallenge:
         """Verify the password (always spending one argon2id verification) and start a family,
-        or ask for the second factor."""
+        or ask for the second factor. A failure of a known user is recorded on the user, now
+        or (``record_failure_later``) by whoever catches the error, once it has answered."""
         user = self.find(command.email)
         ok = verify_password(user.password_hash if user else None, command.password)
         if user is None:
             raise InvalidCredentialsError
         if not ok or not user.is_active:
-            self._record_failure(user.id, client)
+            user_id = user.id
+            if record_failure_later:
+                raise InvalidCredentialsError(lambda: self._record_failure(user_id, client))
+            self._record_failure(user_id, client)
             raise InvalidCredentialsError
         if needs_rehash(user.password_hash):
-            user.rehash_password(hash_password(command.password))
-            append(self.app, user)
+            verified, rehashed = user.password_hash, hash_password(command.password)
+
+            def rehash(current: User) -> None:
+                if current.password_hash == verified:  # not if it changed since we verified it
+                    current.rehash_password(rehashed)
+
+            user, _ = self._change(user.id, rehash, allow_inactive=True)
         if user.two_factor:
             return SecondFactorChallenge(self.tokens.sign("mfa", str(user.id), SECOND_FACTOR_TTL)[0])
-        return self._logged_in(user, client)
+        return self._logged_in(user.id, client)
 
     def login_second_factor(self, mfa_token: str, code: str, client: str) -> TokenPair:
         """Finish a login with a TOTP code or a recovery code."""
@@ -122,12 +142,31 @@ class UserCommands:
         if not user.is_active or not self.factors.check(user.id, code, time.time()):
             self._record_failure(user.id, client)
             raise InvalidCredentialsError
-        return self._logged_in(user, client)
+        return self._logged_in(user.id, client)
 
-    def _logged_in(self, user: User, client: str) -> TokenPair:
-        user.record_login(client)
-        append(self.app, user)
+    def _logged_in(self, user_id: UUID, client: str) -> TokenPair:
+        def record(user: User) -> None:
+            if not user.is_active:  # suspended or deleted since the password was checked
+                raise InvalidCredentialsError
+            user.record_login(client)
+
+        user, _ = self._change(user_id, record, allow_inactive=True)
         return self.tokens.start_family(self.grant(user, None))
+
+    def _change(
+        self, user_id: UUID, decide: Callable[[User], None], *, allow_inactive: bool = False
+    ) -> tuple[User, Appended]:
+        """Load the user, decide, append; again from the load when another writer appended to
+        the user first (a failed login, an admin, another session), so that those races never
+        reach the client as 409. ``decide`` must do nothing but change the user: it may run
+        more than once."""
+
+        def attempt() -> tuple[User, Appended]:
+            user = load_user(self.app, user_id, allow_inactive=allow_inactive)
+            decide(user)
+            return user, append(self.app, user)
+
+        return with_retries(attempt)
 
     def start_two_factor(self, user_id: UUID) -> tuple[str, str]:
         user = load_user(self.app, user_id)
@@ -136,8 +175,7 @@ class UserCommands:
     def confirm_two_factor(self, user_id: UUID, code: str) -> list[str]:
         user = load_user(self.app, user_id)
         codes = self.factors.confirm(user.id, code, time.time())
-        user.enable_two_factor()
-        append(self.app, user)
+        self._change(user.id, lambda current: current.enable_two_factor())
         return codes
 
     def disable_two_factor(self, user_id: UUID, code: str) -> Appended:
@@ -145,16 +183,11 @@ class UserCommands:
         if not self.factors.check(user.id, code, time.time()):
             raise ForbiddenError("the code does not match")
         self.factors.remove(user.id)
-        user.disable_two_factor()
-        return append(self.app, user)
+        return self._change(user.id, lambda current: current.disable_two_factor())[1]
 
     def _record_failure(self, user_id: UUID, client: str) -> None:
-        def attempt() -> Appended:
-            user = load_user(self.app, user_id, allow_inactive=True)
-            user.record_failed_login(client)
-            return append(self.app, user)
-
-        with_retries(attempt)  # a flood of failures on one user must not turn into 409s
+        # A flood of failures on one user must not turn into 409s.
+        self._change(user_id, lambda user: user.record_failed_login(client), allow_inactive=True)
 
     def grant(self, user: User, household_id: UUID | None) -> AccessGrant:
         """What an access token for this user in this household (default: the first) says."""
@@ -182,9 +215,7 @@ class UserCommands:
         return self.tokens.start_family(self.grant(user, household_id))
 
     def update_profile(self, user_id: UUID, command: UpdateProfile) -> Appended:
-        user = load_user(self.app, user_id)
-        user.update_profile(command.display_name)
-        return append(self.app, user)
+        return self._change(user_id, lambda user: user.update_profile(command.display_name))[1]
 
     def change_password(self, user_id: UUID, command: ChangePassword) -> Appended:
         """Needs the current password; ends every session of the user."""
@@ -192,36 +223,43 @@ class UserCommands:
         if not verify_password(user.password_hash, command.current_password):
             raise WrongPasswordError("the current password is wrong")
         check_password(command.new_password, user.email)
-        user.change_password(hash_password(command.new_password))
-        user.revoke_sessions("password changed")
-        result = append(self.app, user)
+        verified, new_hash = user.password_hash, hash_password(command.new_password)
+
+        def change(current: User) -> None:
+            if current.password_hash != verified:  # changed by another session meanwhile
+                raise WrongPasswordError("the current password is wrong")
+            current.change_password(new_hash)
+            current.revoke_sessions("password changed")
+
+        result = self._change(user.id, change)[1]
         # Sessions end; personal access tokens of scripts keep working (they have no password).
         self.tokens.revoke_user(user.id, "password changed", personal_tokens=False)
         return result
 
     def verify_email(self, token: str) -> Appended:
         claims = self.tokens.verify("verify-email", token)
-        user = load_user(self.app, UUID(claims["sub"]))
-        user.verify_email(claims["email"])
-        return append(self.app, user)
+        return self._change(UUID(claims["sub"]), lambda user: user.verify_email(claims["email"]))[1]
 
     def logout(self, user_id: UUID, refresh_token: str | None) -> Appended:
         user = load_user(self.app, user_id)
         if refresh_token is not None and not self.tokens.revoke_family(refresh_token, user_id, "logout"):
             raise InvalidTokenError("this refresh token is not one of your active logins")
-        user.revoke_sessions("logout")
-        return append(self.app, user)
+        return self._change(user.id, lambda current: current.revoke_sessions("logout"))[1]
 
     def delete(self, actor: UUID, actor_role: str, user_id: UUID) -> Appended:
         """A user deletes themself; an admin deletes anyone. The email becomes free again."""
         if actor != user_id and actor_role != GlobalRole.ADMIN:
             raise NotFoundError(f"no user {user_id}")
-        user = load_user(self.app, user_id, allow_inactive=True)
-        user.delete(actor)
-        claim = self.app.repository.get(EmailClaim.create_id(user.email))
-        claim.release()
-        result = append(self.app, user, claim)
-        self.tokens.revoke_user(user.id, "user deleted")
+
+        def attempt() -> Appended:
+            user = load_user(self.app, user_id, allow_inactive=True)
+            user.delete(actor)
+            claim = self.app.repository.get(EmailClaim.create_id(user.email))
+            claim.release()
+            return append(self.app, user, claim)
+
+        result = with_retries(attempt)
+        self.tokens.revoke_user(user_id, "user deleted")
         return result
 
     def erase(self, actor: UUID, actor_role: str, user_id: UUID) -> Appended:
@@ -230,10 +268,11 @@ class UserCommands:
         the secrets kept beside the log. Safe to repeat: it deletes whatever is left."""
         if actor != user_id and actor_role != GlobalRole.ADMIN:
             raise NotFoundError(f"no user {user_id}")
-        user = load_user(self.app, user_id, allow_inactive=True)
-        if user.erased:
-            result = Appended(id=user.id, version=user.version, position=0)
-        else:
+
+        def attempt() -> tuple[User, Appended]:
+            user = load_user(self.app, user_id, allow_inactive=True)
+            if user.erased:
+                return user, Appended(id=user.id, version=user.version, position=0)
             changed: list[User | EmailClaim] = [user]
             if user.is_active or user.status is not UserStatus.DELETED:
                 user.delete(actor)
@@ -244,7 +283,9 @@ class UserCommands:
             person, address = user.id, email_subject(user.email)
             user.erase(actor, [person, address])
             # The keys go in the transaction that records the erasure: both or neither.
-            result = append(self.app, *changed, within=lambda curs: erase_in(curs, [person], [address]))
+            return user, append(self.app, *changed, within=lambda curs: erase_in(curs, [person], [address]))
+
+        user, result = with_retries(attempt)
         person, *addresses = user.erased_subjects
         self.app.keys.erase([person], addresses)  # a repeat: whatever a restored backup brought back
         assert isinstance(self.app.mapper, PersonalDataMapper)
@@ -260,24 +301,22 @@ class UserCommands:
 
     def change_role(self, actor_role: str, actor: UUID, user_id: UUID, role: str) -> Appended:
         self.check_admin(actor_role)
-        user = load_user(self.app, user_id, allow_inactive=True)
-        user.change_role(role, actor)
-        return append(self.app, user)
+        return self._change(user_id, lambda user: user.change_role(role, actor), allow_inactive=True)[1]
 
     def suspend(self, actor_role: str, actor: UUID, user_id: UUID, reason: str) -> Appended:
         self.check_admin(actor_role)
-        user = load_user(self.app, user_id, allow_inactive=True)
-        user.suspend(reason, actor)
-        user.revoke_sessions("suspended")
-        result = append(self.app, user)
-        self.tokens.revoke_user(user.id, "suspended")
+
+        def suspend(user: User) -> None:
+            user.suspend(reason, actor)
+            user.revoke_sessions("suspended")
+
+        result = self._change(user_id, suspend, allow_inactive=True)[1]
+        self.tokens.revoke_user(user_id, "suspended")
         return result
 
     def reinstate(self, actor_role: str, actor: UUID, user_id: UUID) -> Appended:
         self.check_admin(actor_role)
-        user = load_user(self.app, user_id, allow_inactive=True)
-        user.reinstate(actor)
-        return append(self.app, user)
+        return self._change(user_id, lambda user: user.reinstate(actor), allow_inactive=True)[1]
 
     @staticmethod
     def check_admin(role: str) -> None:

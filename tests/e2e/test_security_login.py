@@ -145,11 +145,15 @@ def test_unknown_email_wrong_password_and_suspended_user_look_the_same(
 def test_unknown_email_and_wrong_password_take_the_same_time(
     server: Server, signup: Callable[..., Member]
 ) -> None:
-    """Not a benchmark: medians of 15 interleaved tries each, with a generous bound, so that a
-    skipped argon2id verification (tens of ms) shows and a loaded machine does not. Measured:
-    a wrong password answers 1.5-4 ms later than an unknown email (recording the failure on
-    the user, an append, before answering)."""
-    victims = [signup("Timed"), signup("Timed")]  # fewer than 10 failures each
+    """Not a benchmark. An attacker who times many tries compares the fast end of the two
+    distributions (the noise of a shared machine only adds time; on this VM the answers
+    are bimodal, around 43 and 58 ms, so a median of a few tries jumps by 5-15 ms). So: 30
+    interleaved tries each, 50 ms apart (a known user's failure is recorded after the
+    answer; a try right behind it would time that work too), and the 10th percentiles may
+    differ by less than 3 ms (RELIABILITY.md: "within a few ms"). Measured: 0.7-1.3 ms;
+    recording the failure before answering gave 6-7 ms, a skipped argon2id verification
+    would give tens of ms."""
+    victims = [signup("Timed") for _ in range(4)]  # fewer than 10 failures each
 
     def timed(email: str) -> float:
         started = time.perf_counter()
@@ -161,26 +165,35 @@ def test_unknown_email_and_wrong_password_take_the_same_time(
     timed(unknown_email())  # warm both paths
     timed(victims[0].email)
     unknown, wrong = [], []
-    for n in range(15):
+    for n in range(30):
         unknown.append(timed(unknown_email()))
-        wrong.append(timed(victims[n % 2].email))
-    difference = abs(statistics.median(unknown) - statistics.median(wrong))
-    assert difference < 0.025, (sorted(unknown), sorted(wrong))
+        time.sleep(0.05)
+        wrong.append(timed(victims[n % len(victims)].email))
+        time.sleep(0.05)
+    fast = statistics.quantiles(unknown, n=10)[0], statistics.quantiles(wrong, n=10)[0]
+    shown = {"unknown": sorted(round(t * 1000, 1) for t in unknown)}
+    shown["wrong"] = sorted(round(t * 1000, 1) for t in wrong)
+    assert abs(fast[0] - fast[1]) < 0.003, (fast, shown)
 
 
-def test_a_failed_login_of_a_known_user_is_recorded_on_the_user(
+def test_a_failed_login_of_a_known_user_is_still_recorded_on_the_user_after_the_answer(
     server: Server, signup: Callable[..., Member]
 ) -> None:
-    """Recorded before the 401 is sent (see the timing test: that is the 1.5-4 ms)."""
+    """Recorded once the 401 has been sent (so that it does not show in the timing)."""
     victim = signup("Recorded")
     assert login(server.url, victim.email, WRONG).status_code == 401
-    with psycopg.connect(server.conninfo) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM eventstore.fiscaflow_events WHERE originator_id = %s"
-            " AND topic = 'ledger.user:User.LoginFailed'",
-            (victim.user_id,),
-        ).fetchone()
-    assert row == (1,), "the failure is recorded on the user"
+    deadline, row = time.monotonic() + 10, None
+    with psycopg.connect(server.conninfo, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                "SELECT count(*) FROM eventstore.fiscaflow_events WHERE originator_id = %s"
+                " AND topic = 'ledger.user:User.LoginFailed'",
+                (victim.user_id,),
+            ).fetchone()
+            if row != (0,):
+                break
+            time.sleep(0.02)
+    assert row == (1,), "the failure is recorded on the user, once"
 
 
 def test_registering_a_taken_email_does_not_reveal_that_it_is_taken(server: Server, member: Member) -> None:

@@ -14,7 +14,7 @@ from argon2 import PasswordHasher
 from psycopg_pool import ConnectionPool
 
 from commands.application import Ledger, event_store_env
-from commands.messages import Login, Register
+from commands.messages import Login, Register, UpdateProfile
 from commands.passwords import HASHER
 from commands.personal_tokens import PersonalTokens
 from commands.tokens import AccessGrant, InvalidTokenError, TokenService
@@ -217,3 +217,51 @@ def test_a_personal_token_stops_working_when_it_expires(pool: ConnectionPool[Any
     now[0] += timedelta(days=1, seconds=1)
     assert personal.resolve(token) is None
     assert personal.resolve("ffpat_" + token[6:][::-1]) is None
+
+
+@pytest.mark.reliability
+def test_user_commands_racing_a_flood_of_failed_logins_on_the_user_never_conflict(
+    database: str, tokens: TokenService
+) -> None:
+    """An attacker's failed logins append to the user; so does every command on the user.
+    They run here on two application instances (as two API processes, with caches of their
+    own), so the user's version moves under each command. Each command reloads and decides
+    again: none is refused as a conflict, every failure is recorded once, nothing is lost."""
+    owner, attacked = users_on(database, tokens), users_on(database, tokens)
+    email = "flooded@example.org"
+    registered = owner.register(Register(email=email, password=PASSWORD, display_name="Flooded"))
+    user_id, admin = registered.user_id, uuid.uuid4()
+    flooding, failures = threading.Event(), [0] * 3
+
+    def attacker(n: int) -> None:
+        while not flooding.is_set():
+            with pytest.raises(InvalidCredentialsError):
+                attacked.login(Login(email=email, password=f"guess {n} {failures[n]}"), f"attacker-{n}")
+            failures[n] += 1
+
+    threads = [threading.Thread(target=attacker, args=(n,)) for n in range(len(failures))]
+    for t in threads:
+        t.start()
+    commands: list[str] = []
+    try:
+        for round_ in range(6):
+            owner.update_profile(user_id, UpdateProfile(display_name=f"Flooded {round_}"))
+            owner.change_role("admin", admin, user_id, "premium" if round_ % 2 else "user")
+            owner.login(Login(email=email, password=PASSWORD), "owner")
+            owner.suspend("admin", admin, user_id, f"round {round_}")
+            owner.reinstate("admin", admin, user_id)
+            owner.logout(user_id, None)
+            commands += ["ProfileUpdated", "RoleChanged", "LoggedIn", "Suspended", "Reinstated"]
+            commands += ["SessionsRevoked", "SessionsRevoked"]  # suspend revokes, logout revokes
+    finally:
+        flooding.set()
+        for t in threads:
+            t.join()
+    types = [type(e).__name__ for e in owner.app.events.get(user_id)]
+    assert types.count("LoginFailed") == sum(failures) > 0, failures
+    interleaved = [t for t in types if t in set(commands)]
+    assert sorted(interleaved) == sorted(commands)
+    versions = [e.originator_version for e in owner.app.events.get(user_id)]
+    assert versions == list(range(1, len(versions) + 1))
+    owner.app.close()
+    attacked.app.close()
