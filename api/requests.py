@@ -66,8 +66,8 @@ def correlation_id(scope: Scope) -> str:
 
 
 def access_log(app: ASGIApp) -> ASGIApp:
-    """ASGI middleware: method, path (no query string), status, milliseconds and the
-    correlation id, which every answer carries back as ``X-Request-ID``."""
+    """ASGI middleware: method, path (no query string), status and milliseconds, with the
+    correlation id (a field of the line), which every answer carries back as ``X-Request-ID``."""
 
     spans = tracing()  # else the OpenTelemetry plugin is not installed (api/app.py)
 
@@ -96,7 +96,8 @@ def access_log(app: ASGIApp) -> ASGIApp:
             raise
         finally:
             elapsed = (time.perf_counter() - started) * 1000
-            log.info("%s %s %s %.1fms %s", scope["method"], scope["path"], status, elapsed, correlation)
+            # The correlation id is a field of every line (bound above), not repeated here.
+            log.info("%s %s %s %.1fms", scope["method"], scope["path"], status, elapsed)
             count_command(scope, status)
             if not spans:
                 observe_request(scope, status, elapsed)

@@ -42,6 +42,8 @@ KEY_VALUE = re.compile(
     r"([\"']?\s*[:=]\s*[\"']?)(" + _VALUE + ")"
 )
 KEY_WORD = re.compile(r"(?i)passw|secret|token|api.?key|authori|bearer|basic")  # a cheap first look
+KEY_WORDS = ("passw", "secret", "token", "authori", "bearer", "basic")  # KEY_WORD, lower case
+API_KEY = re.compile(r"api.?key")
 URL_PASSWORD = re.compile(r"(://[^/\s:@]+:)[^/\s@]+@")
 BEARER = re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*)?")
@@ -99,13 +101,23 @@ def _long_run(match: re.Match[str]) -> str:
     return text
 
 
+def may_name_a_secret(text: str) -> bool:
+    """``KEY_WORD.search(text)``, about 10 times faster for ASCII text (the case-insensitive
+    regex took a third of the masking of an access log line). Other text keeps the regex:
+    with IGNORECASE it also matches letters such as the long s or the Kelvin sign."""
+    if not text.isascii():
+        return KEY_WORD.search(text) is not None
+    lower = text.lower()
+    return any(word in lower for word in KEY_WORDS) or ("api" in lower and API_KEY.search(lower) is not None)
+
+
 # (a cheap test that the pattern may match, the pattern, its replacement), in order: a key's
 # value or a URL's password goes first, as a whole, before its parts could match elsewhere.
 Rule = tuple[Callable[[str], object], re.Pattern[str], str | Callable[[re.Match[str]], str]]
 RULES: tuple[Rule, ...] = (
     (lambda s: "://" in s, URL_PASSWORD, r"\1" + MASK + "@"),
-    (KEY_WORD.search, KEY_VALUE, r"\1\2" + MASK),
-    (KEY_WORD.search, BEARER, r"\1 [token]"),
+    (may_name_a_secret, KEY_VALUE, r"\1\2" + MASK),
+    (may_name_a_secret, BEARER, r"\1 [token]"),
     (lambda s: "eyJ" in s, JWT, "[token]"),
     (lambda s: "_" in s, PREFIXED_TOKEN, "[token]"),
     (lambda s: "@" in s, EMAIL, "[email]"),

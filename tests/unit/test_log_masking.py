@@ -6,8 +6,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from ops.log_masking import luhn_valid, mask_secrets, mask_text
+from ops.log_masking import KEY_WORD, luhn_valid, mask_secrets, mask_text, may_name_a_secret
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMiLCJ0eXAiOiJhY2Nlc3MifQ.c2lnbmF0dXJlLWJ5dGVz"
 REFRESH = "Qm9vX3Zh3kLr8TqP1xZs7YwN2cJd5HfGa0ObUe4Ii6M"  # like secrets.token_urlsafe(32)
@@ -142,3 +144,20 @@ def test_the_event_dict_it_was_given_is_not_changed() -> None:
 )
 def test_luhn(digits: str, valid: bool) -> None:
     assert luhn_valid(digits) is valid
+
+
+# Letters of the key words in both cases, separators, and the letters that Python's
+# case-insensitive regex matches to ASCII ones (long s, Kelvin sign, dotted and dotless i).
+KEY_ALPHABET = "passwordecrtkenapiyuhbBASICPWORDSECRTKENAPIYUH_-.: =1\u017f\u212a\u0130\u0131\u00e9"
+
+
+@given(st.text(alphabet=KEY_ALPHABET, max_size=40) | st.text(max_size=40))
+def test_the_fast_look_for_key_words_agrees_with_the_regex(text: str) -> None:
+    assert may_name_a_secret(text) == (KEY_WORD.search(text) is not None)
+
+
+@pytest.mark.parametrize(
+    "text", ["pa\u017fsword=hunter2", "API-KEY: x", "Api.Key", "\u212aey TOKEN", "basic"]
+)
+def test_the_fast_look_for_key_words_finds_them_in_any_case(text: str) -> None:
+    assert may_name_a_secret(text)
