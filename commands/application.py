@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from copy import deepcopy
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -127,6 +128,7 @@ class Ledger(Application[UUID]):
         processing_event: ProcessingEvent[UUID] = ProcessingEvent()
         collect(processing_event, objs, kwargs)
         recordings = self._record(processing_event)
+        self._refresh_cache(processing_event.aggregates.values())
         self._take_snapshots(processing_event)
         self._notify(recordings)
         self.notify(processing_event.events)  # the library's deprecated hook, as its save does
@@ -141,6 +143,25 @@ class Ledger(Application[UUID]):
                 if since is not None and obj.version // interval > (since - 1) // interval:
                     self._snapshot(obj)
         return recordings
+
+    def _refresh_cache(self, saved: Iterable[Any]) -> None:
+        """Put a copy of each saved aggregate that the cache holds at an older version in its
+        place. Otherwise the cache keeps the version this process loaded, and the next load
+        reads back and replays the events this process has just written (a bulk append
+        replayed about 12 events per account per append: more than a tenth of its CPU).
+        A copy, because the caller keeps the saved object and may change it again without
+        saving. The next load still fast-forwards with what other processes appended; a
+        slower thread putting an older copy back only costs that replay."""
+        cache = self.repository.cache
+        if cache is None or not self.repository.fastforward:
+            return  # without fast-forward the library's own _record puts what it saved
+        for aggregate in saved:
+            try:
+                cached = cache.get(aggregate.id)
+            except KeyError:
+                continue  # not cached: the next load reads it whole, as before
+            if cached is not None and cached.version < aggregate.version:
+                cache.put(aggregate.id, deepcopy(aggregate))
 
     def _snapshot(self, aggregate: Any) -> None:
         """A snapshot is only a shortcut: failing to store one must not fail the command

@@ -246,3 +246,43 @@ def test_save_collects_aggregates_bare_events_and_skips_none_like_the_library(bo
     ]
     assert books.ledger.repository.get(first).name == "First, renamed"
     assert books.ledger.repository.get(second).name == "Second, renamed"
+
+
+def test_a_cached_aggregate_is_replaced_by_a_copy_of_what_this_process_saved(database: str) -> None:
+    """After a save, the cache holds a copy of the saved account: the next load reads back
+    none of the events this process wrote, changing the saved object afterwards does not
+    reach the cache, and what another process appends is still fast-forwarded."""
+    household = uuid.uuid4()
+    books, other = Books(database, cache_size=100), Books(database, cache_size=100)
+    try:
+        account_id = books.open(household)
+        books.ledger.repository.get(account_id)  # cached at version 1
+        read: list[int] = []
+        select = books.ledger.recorder.select_events
+
+        def counting(*args: object, **kwargs: object) -> object:
+            events = select(*args, **kwargs)  # type: ignore[arg-type]
+            read.append(len(events))
+            return events
+
+        books.ledger.recorder.select_events = counting  # type: ignore[method-assign]
+        income = RecordTransaction(
+            kind="income", account_id=account_id, amount="5.00", date=dt.date(2026, 11, 1)
+        )
+        books.transactions.record_many(household, [income] * 10)  # the account at version 11
+        read.clear()
+        loaded = books.ledger.repository.get(account_id)
+        assert (loaded.version, loaded.balance, read) == (11, Decimal("50.00"), [0])
+
+        loaded.rename("changed, never saved")  # the caller's copy, not the cache's
+        assert books.ledger.repository.get(account_id).name == "Checking"
+
+        other.transactions.record_many(household, [income])  # another process: version 12
+        read.clear()
+        fresh = books.ledger.repository.get(account_id)
+        assert (fresh.version, fresh.balance, read) == (12, Decimal("55.00"), [1])
+        replayed = books.ledger.repository.get(account_id, version=12)  # from the store, no cache
+        assert vars(fresh) == vars(replayed)
+    finally:
+        books.close()
+        other.close()
