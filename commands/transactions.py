@@ -12,7 +12,14 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from commands.application import Ledger
-from commands.categorisation import LearnedCategoriser, categorise_new, changed, load_book, unstored
+from commands.categorisation import (
+    LearnedCategoriser,
+    categorise_new,
+    changed,
+    for_change,
+    load_book,
+    unstored,
+)
 from commands.history import describe
 from commands.loading import (
     StripedLocks,
@@ -96,11 +103,14 @@ class TransactionCommands:
         self, household_id: UUID, commands: list[RecordTransaction], actor: UUID | None
     ) -> Appended:
         accounts: dict[UUID, Account] = {}  # loaded once: postings of later items see earlier ones
-        book = load_book(self.app, household_id, remember_absence=True)
+        shared = load_book(self.app, household_id, remember_absence=True, shared=True)
+        book = for_change(shared, (c.category for c in commands))  # only read, unless a name is new
         transactions = []
         for item, command in enumerate(commands):
             try:
-                transactions.append(self._build(household_id, command, actor, accounts, book))
+                transactions.append(
+                    self._build(household_id, command, actor, accounts, book, read_only_book=book is shared)
+                )
             except DomainError as error:
                 if len(commands) > 1:
                     error.extra["item"] = item
@@ -130,9 +140,12 @@ class TransactionCommands:
         accounts: dict[UUID, Account],
         book: CategoryBook,
         transaction_id: UUID | None = None,
+        *,
+        read_only_book: bool = False,
     ) -> Transaction:
         """A new transaction, with its postings applied to the (shared) loaded accounts, and
-        categorised: by the person, else by a rule, else by the learned categoriser."""
+        categorised: by the person, else by a rule, else by the learned categoriser.
+        ``read_only_book``: the cache's own book (``load_book(shared=True)``), never changed."""
         for account_id in (command.account_id, command.to_account_id):
             if account_id is not None and account_id not in accounts:
                 accounts[account_id] = load_account(
@@ -141,7 +154,7 @@ class TransactionCommands:
         account = accounts[command.account_id]
         amount, foreign = self._amounts(command, account)
         kind = EntryKind(command.kind)
-        category = book.usable(command.category, kind)
+        category = book.usable(command.category, kind, may_add=not read_only_book)
         postings = entry_postings(
             kind, amount, account.id, category=category, to_account_id=command.to_account_id
         )

@@ -19,7 +19,13 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.errors import ConflictError, IllegalTransitionError, InvalidInputError, NotFoundError
+from ledger.errors import (
+    ConcurrencyConflictError,
+    ConflictError,
+    IllegalTransitionError,
+    InvalidInputError,
+    NotFoundError,
+)
 from ledger.posting import UNCATEGORISED
 from ledger.transaction import check_category, check_tags
 from ledger.transaction import check_text as check_field
@@ -286,14 +292,23 @@ class CategoryBook(Aggregate):
             k = self.aliases[k]
         return None
 
-    def usable(self, name: str | None, kind: str) -> str | None:
+    def adds(self, name: str | None) -> bool:
+        """Whether :meth:`usable` would add this name as a new category (change the book)."""
+        checked = check_category(name)
+        return checked is not None and self.resolve(checked) is None
+
+    def usable(self, name: str | None, kind: str, *, may_add: bool = True) -> str | None:
         """The canonical name to record under, adding an unknown name as the household's
-        own category; an archived category is refused."""
+        own category; an archived category is refused. ``may_add=False`` (a book shared
+        with other threads, read only): a name it no longer knows (another process changed
+        the book in between) is a conflict, for the caller to try again on a copy."""
         checked = check_category(name)
         if checked is None:
             return None
         found = self.resolve(checked)
         if found is None:
+            if not may_add:
+                raise ConcurrencyConflictError("the category book changed while it was read; try again")
             self.add(checked, None, "income" if kind == "income" else "expense")
             return checked
         if found.archived:

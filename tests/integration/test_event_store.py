@@ -12,11 +12,13 @@ import psycopg
 import pytest
 from eventsourcing.postgres import PostgresAggregateRecorder
 
-from commands.messages import RecordTransaction, RenameAccount
+from commands import categorisation
+from commands.messages import AddCategory, RecordTransaction, RenameAccount
 from commands.recorder import LedgerRecorder
 from commands.write_path import append
 from ledger.account import Account
-from ledger.errors import BalanceLimitError, ConcurrencyConflictError
+from ledger.categories import book_id
+from ledger.errors import BalanceLimitError, ConcurrencyConflictError, InvalidInputError
 from tests.integration.helpers import Books
 
 pytestmark = pytest.mark.integration
@@ -286,3 +288,38 @@ def test_a_cached_aggregate_is_replaced_by_a_copy_of_what_this_process_saved(dat
     finally:
         books.close()
         other.close()
+
+
+def test_recording_reads_the_cached_category_book_and_copies_it_only_to_add_a_category(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stored book is read in place (no copy per recorded transaction) unless a name is
+    new to it: then a copy gets the category and is saved, and the cache's book is never
+    changed by a command."""
+    household = uuid.uuid4()
+    books = Books(database, cache_size=100)
+    try:
+        account_id = books.open(household)
+        books.categories.add(household, AddCategory(name="Bees"))  # the book is stored now
+        cached = books.ledger.repository.get(book_id(household), deepcopy_from_cache=False)
+        copies: list[object] = []
+        real_copy = categorisation.copy_aggregate
+
+        def counting(aggregate: object) -> object:
+            copies.append(aggregate)
+            return real_copy(aggregate)
+
+        monkeypatch.setattr(categorisation, "copy_aggregate", counting)
+        for category in ("Bees", "groceries", None):
+            books.record(household, "expense", account_id, "1.00", category=category)
+        assert copies == [], "a known category (or none) reads the book in place"
+        version = cached.version
+        books.record(household, "expense", account_id, "2.00", category="Wasps")
+        assert copies == [cached]
+        fresh = books.ledger.repository.get(book_id(household))
+        assert fresh.version == version + 1 and fresh.resolve("Wasps") is not None
+        assert cached.version == version and cached.resolve("Wasps") is None, "the cached book unchanged"
+        with pytest.raises(InvalidInputError):
+            books.record(household, "expense", account_id, "3.00", category="no/slash")
+    finally:
+        books.close()

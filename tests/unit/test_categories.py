@@ -10,7 +10,13 @@ import pytest
 
 from ledger.categories import DEFAULT_TREE, Actions, CategoryBook, Facts, Rule, Trigger
 from ledger.categoriser import Example, NaiveBayes, evaluate
-from ledger.errors import ConflictError, IllegalTransitionError, InvalidInputError, NotFoundError
+from ledger.errors import (
+    ConcurrencyConflictError,
+    ConflictError,
+    IllegalTransitionError,
+    InvalidInputError,
+    NotFoundError,
+)
 from ledger.money import Money
 from ledger.posting import EntryKind, entry_postings
 from ledger.transaction import Transaction
@@ -251,3 +257,13 @@ def test_the_categoriser_on_a_held_out_quarter_of_a_generated_year() -> None:
     assert result.tested_on > 100
     assert result.accuracy >= 0.85
     assert result.precision_at_threshold >= result.accuracy  # confident answers are the better ones
+
+
+def test_a_read_only_book_refuses_to_add_a_name_as_a_conflict_and_stays_unchanged() -> None:
+    b = book()
+    b.collect_events()
+    with pytest.raises(ConcurrencyConflictError):
+        b.usable("Bees", "expense", may_add=False)
+    assert b.pending_events == [] and b.resolve("Bees") is None
+    assert b.usable("Groceries", "expense", may_add=False) == "groceries"
+    assert b.adds("Bees") and not b.adds("groceries") and not b.adds(None)
