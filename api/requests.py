@@ -65,10 +65,6 @@ def correlation_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-import os as _os
-_EXP = _os.environ.get("EXP", "")
-
-
 def access_log(app: ASGIApp) -> ASGIApp:
     """ASGI middleware: method, path (no query string), status and milliseconds, with the
     correlation id (a field of the line), which every answer carries back as ``X-Request-ID``."""
@@ -101,11 +97,9 @@ def access_log(app: ASGIApp) -> ASGIApp:
         finally:
             elapsed = (time.perf_counter() - started) * 1000
             # The correlation id is a field of every line (bound above), not repeated here.
-            if "NOLOG" not in _EXP:
-                log.info("%s %s %s %.1fms", scope["method"], scope["path"], status, elapsed)
-            if "NOMETRICS" not in _EXP:
-                count_command(scope, status)
-            if not spans and "NOMETRICS" not in _EXP:
+            log.info("%s %s %s %.1fms", scope["method"], scope["path"], status, elapsed)
+            count_command(scope, status)
+            if not spans:
                 observe_request(scope, status, elapsed)
             structlog.contextvars.reset_contextvars(**bound)
 

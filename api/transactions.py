@@ -71,12 +71,7 @@ class TransactionCommandHandlers:
         `amount` is a positive decimal string in the account's currency. The ledger stores
         balanced double-entry postings: an expense moves money from `account_id` to the
         category's expense account, an income the other way, a transfer to `to_account_id`."""
-        import os, uuid
-        if "NOCMD" in os.environ.get("EXP", ""):
-            from commands.write_path import Appended
-            result = Appended(uuid.uuid4(), 1, 1)
-        else:
-            result = c.run(lambda: c.services.transactions.record(c.household, data, c.user_id))
+        result = c.run(lambda: c.services.transactions.record(c.household, data, c.user_id))
         return accepted(result, 201, f"{self.path}/{result.id}")
 
     @command(post, "/bulk", "recordTransactions", 201, guards=WRITE)
