@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
+from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -20,7 +21,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from commands.absence import ABSENT
-from commands.application import Ledger, copy_aggregate
+from commands.application import Ledger
 from commands.loading import load, load_account, with_retries
 from commands.messages import AddCategory, MergeCategory, RenameCategory, RuleBody
 from commands.write_path import Appended, append
@@ -69,7 +70,7 @@ def for_change(book: CategoryBook, categories: Iterable[str | None]) -> Category
         except InvalidInputError:
             adds = True
         if adds:
-            return copy_aggregate(book)
+            return deepcopy(book)
     return book
 
 

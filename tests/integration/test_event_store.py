@@ -303,13 +303,13 @@ def test_recording_reads_the_cached_category_book_and_copies_it_only_to_add_a_ca
         books.categories.add(household, AddCategory(name="Bees"))  # the book is stored now
         cached = books.ledger.repository.get(book_id(household), deepcopy_from_cache=False)
         copies: list[object] = []
-        real_copy = categorisation.copy_aggregate
+        real_copy = categorisation.deepcopy
 
         def counting(aggregate: object) -> object:
             copies.append(aggregate)
             return real_copy(aggregate)
 
-        monkeypatch.setattr(categorisation, "copy_aggregate", counting)
+        monkeypatch.setattr(categorisation, "deepcopy", counting)
         for category in ("Bees", "groceries", None):
             books.record(household, "expense", account_id, "1.00", category=category)
         assert copies == [], "a known category (or none) reads the book in place"
