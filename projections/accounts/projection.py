@@ -76,9 +76,10 @@ class AccountsProjection(Projection):
         if self._postings:
             rows, self._postings = self._postings, []
             columns = list(zip(*rows, strict=True))
+            # Binary arrays: psycopg's text form quotes each element (a regex per element).
             curs.execute(
-                f"INSERT INTO {self.schema}.postings SELECT * FROM unnest(%s::uuid[], %s::uuid[],"  # noqa: S608
-                " %s::int[], %s::text[], %s::numeric[], %s::text[], %s::date[], %s::text[])",
+                f"INSERT INTO {self.schema}.postings SELECT * FROM unnest(%b::uuid[], %b::uuid[],"  # noqa: S608
+                " %b::int[], %b::text[], %b::numeric[], %b::text[], %b::date[], %b::text[])",
                 [list(c) for c in columns],
             )
         if self._balances:
@@ -87,7 +88,7 @@ class AccountsProjection(Projection):
             self.execute_count(
                 curs,
                 f"UPDATE {self.schema}.accounts a SET balance = a.balance + c.change, version = c.version,"  # noqa: S608
-                " updated_at = c.at FROM unnest(%s::uuid[], %s::numeric[], %s::int[], %s::timestamptz[])"
+                " updated_at = c.at FROM unnest(%b::uuid[], %b::numeric[], %b::int[], %b::timestamptz[])"
                 " AS c(account_id, change, version, at) WHERE a.account_id = c.account_id",
                 [ids, *([changes[i][n] for i in ids] for n in range(3))],
                 len(ids),
