@@ -378,3 +378,50 @@ def test_a_pipelined_batch_still_refuses_an_update_that_finds_no_row(books: Book
         runner.run_batch()
     assert runner.position() == before  # the batch rolled back with its tracking
     runner.close()
+
+
+def test_recorded_transactions_reach_the_list_with_every_value_exact(books: Books, database: str) -> None:
+    """The transactions list inserts a batch's recorded transactions as one JSON document
+    (json_populate_recordset): text with quotes, backslashes, braces and other scripts,
+    tags, trailing zeros of amounts and microseconds of times arrive unchanged."""
+    household = uuid.uuid4()
+    checking, savings = books.open(household, "Checking"), books.open(household, "Savings")
+    texts = ['Caf\u00e9 "Zum L\u00f6wen" \\ {1,2}', "\u65e5\u672c\u306e\u5e97 \U0001f600", "NULL", "a,b"]
+    tags = ["{x}", 'say "hi"', "NULL", "\u00fcber"]
+    fields = {
+        "description": texts[0],
+        "merchant": texts[1],
+        "category": "food",
+        "tags": tags,
+        "notes": texts[2],
+    }
+    expense = books.record(household, "expense", checking, "1234567890.10", **fields)
+    income = books.record(household, "income", checking, "0.50", description=texts[3])
+    transfer = books.record(household, "transfer", checking, "7.00", to_account_id=savings)
+    runner = ProjectionRunner(PROJECTIONS["transactions"], database)
+    runner.catch_up()
+    runner.close()
+    columns = (
+        "kind, description, merchant, category, notes, amount::text, currency, account_id, to_account_id,"
+        " account_ids, recorded_at, categorization_source, confidence"
+    )
+    with psycopg.connect(database) as conn:
+        rows = {
+            row[0]: row[1:]
+            for row in conn.execute(
+                f"SELECT transaction_id, tags, {columns} FROM read_transactions.transactions"
+            )
+        }
+    at = {t: books.ledger.repository.get(t).created_on for t in (expense, income, transfer)}
+    assert sorted(rows[expense][0]) == sorted(tags)
+    assert rows[expense][1:] == (
+        "expense", *texts[:2], "food", texts[2], "1234567890.10", "EUR", checking, None, [checking],
+        at[expense], "manual", 1,
+    )  # fmt: skip
+    assert rows[income] == (
+        [], "income", texts[3], None, None, None, "0.50", "EUR", checking, None, [checking],
+        at[income], None, None,
+    )  # fmt: skip
+    assert rows[transfer][1] == "transfer" and rows[transfer][6:9] == ("7.00", "EUR", checking)
+    assert (rows[transfer][9], sorted(rows[transfer][10])) == (savings, sorted([checking, savings]))
+    assert rows[transfer][11] == at[transfer]
