@@ -98,6 +98,9 @@ class ProjectionRunner:
         self.topics = projection.topics()
         self.conn = connect(conninfo)
         self.mapper = event_mapper(keys.over(self.conn))
+        # The events of one append share their metadata: its correlation is parsed once.
+        self._metadata: Any = None
+        self._correlation: dict[str, str] = {}
         ensure_schema(self.conn, projection, self.projection.schema)
 
     def close(self) -> None:
@@ -179,7 +182,9 @@ class ProjectionRunner:
 
     def _apply(self, curs: psycopg.Cursor[Any], row: Any) -> None:
         """Apply one event with its correlation id and command bound to the log lines."""
-        stored, correlation = notification(row), correlation_of(row[5])
+        if row[5] != self._metadata:
+            self._metadata, self._correlation = row[5], correlation_of(row[5])
+        stored, correlation = notification(row), self._correlation
         bound = structlog.contextvars.bind_contextvars(**correlation)
         try:
             event = self.mapper.to_domain_event(stored)
@@ -189,7 +194,7 @@ class ProjectionRunner:
                 f"projection {self.projection.name} failed on event {stored.id}"
                 f" ({stored.topic} of {stored.originator_id}"
                 f" v{stored.originator_version}): {error!r}",
-                correlation,
+                dict(correlation),  # a copy: the next events of the append share the parsed one
             ) from error
         finally:
             structlog.contextvars.reset_contextvars(**bound)
