@@ -23,6 +23,11 @@ RECORDED_COLUMNS = (
     " notes, amount, currency, account_id, to_account_id, account_ids, recorded_at, updated_at,"
     " categorization_source, confidence"
 )
+# Recorded transactions per INSERT: in a pipelined batch, PostgreSQL inserts one chunk while
+# the runner decodes the next events. One statement for the whole batch left either side
+# idle while the other worked (catch-up, interleaved runs: 23,400-25,700 events/s at one
+# statement per batch, 25,400-40,500 at 50 rows).
+RECORDED_PER_STATEMENT = 50
 RULE_COLUMNS = ("category", "tags", "notes", "categorization_source", "confidence")
 
 
@@ -109,6 +114,8 @@ class TransactionsProjection(Projection):
     def apply(self, event: Any, curs: Cursor[Any]) -> None:
         if type(event) is Transaction.Recorded:
             self._recorded.append(recorded_row(event))
+            if len(self._recorded) >= RECORDED_PER_STATEMENT:
+                self.flush(curs)
             return
         self.flush(curs)  # whatever follows may change a buffered row
         self._apply(event, curs)
