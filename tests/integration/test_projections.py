@@ -39,6 +39,7 @@ from projections.base import Projection
 from projections.rebuild import prepare, rebuild
 from projections.registry import PROJECTIONS
 from projections.runner import ProjectionFailedError, ProjectionRunner
+from projections.transactions.projection import TransactionsProjection
 from tests.integration.helpers import Books, dump
 from tests.integration.planning_history import plan
 
@@ -221,18 +222,38 @@ class CrashingProjection(AccountsProjection):
         super().apply(event, curs)
 
 
+class CrashingList(TransactionsProjection):
+    """The transactions list, failing on the 60th recorded transaction it sees (after a
+    first statement of 50 buffered rows was sent)."""
+
+    name = "transactions"
+    seen = 0
+
+    def apply(self, event: Any, curs: Any) -> None:
+        if isinstance(event, Transaction.Recorded):
+            CrashingList.seen += 1
+            if CrashingList.seen == 60:
+                raise RuntimeError("crash")
+        super().apply(event, curs)
+
+
 @pytest.mark.reliability
-def test_a_crash_mid_batch_applies_nothing_twice(books: Books, database: str) -> None:
-    fill(books, seed=3, count=30)
-    crashing = ProjectionRunner(CrashingProjection, database, batch_size=1000)
+@pytest.mark.parametrize(
+    ("crashing_type", "name"),
+    [(CrashingProjection, "accounts"), (CrashingList, "transactions")],
+    ids=["accounts", "transactions"],
+)
+def test_a_crash_mid_batch_applies_nothing_twice(
+    books: Books, database: str, crashing_type: type[Projection], name: str
+) -> None:
+    fill(books, seed=3, count=80)
+    crashing = ProjectionRunner(crashing_type, database, batch_size=1000)
     with pytest.raises(ProjectionFailedError, match="failed on event"):
         crashing.run_batch()
     assert crashing.position() == 0  # the whole batch rolled back with its tracking
     crashing.catch_up()  # the same runner goes on: what it had buffered before the crash is gone
     crashing.close()
-    assert snapshot(database, "accounts", "read_accounts") == full_rebuild(
-        database, AccountsProjection, "reference"
-    )
+    assert snapshot(database, name, f"read_{name}") == full_rebuild(database, PROJECTIONS[name], "reference")
 
 
 @pytest.mark.parametrize("name", ["accounts", "transactions"])
