@@ -106,9 +106,10 @@ class TransactionsProjection(Projection):
 
     def __init__(self, schema: str) -> None:
         super().__init__(schema)
-        # The rows of recorded transactions, written by one statement at the next event of
-        # another kind or at the batch's end (flush): one INSERT per event cost more than
-        # half of a catch-up's client CPU, most of it psycopg adapting 20 parameters.
+        # The rows of recorded transactions, inserted RECORDED_PER_STATEMENT at a time, and
+        # before the next event of another kind or at the batch's end (flush): one INSERT
+        # per event cost more than half of a catch-up's client CPU, most of it psycopg
+        # adapting 20 parameters.
         self._recorded: list[dict[str, Any]] = []
 
     def apply(self, event: Any, curs: Cursor[Any]) -> None:
