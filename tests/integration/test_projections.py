@@ -9,7 +9,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from functools import singledispatchmethod
-from typing import Any
+from typing import Any, ClassVar
 
 import psycopg
 import pytest
@@ -207,34 +207,31 @@ def test_a_projector_stopped_mid_stream_and_restarted_equals_a_full_rebuild(
     )
 
 
-class CrashingProjection(AccountsProjection):
-    """Fails on the 5th transaction it sees, as a process crash mid-batch would."""
+class Crashing:
+    """A projection that fails on the ``crash_at``-th recorded transaction it sees, as a
+    process crash mid-batch would (once: the count goes on across batches)."""
 
-    name = "accounts"
-    seen = 0
-
-    @singledispatchmethod
-    def apply(self, event: object, curs: Any) -> None:
-        if isinstance(event, Transaction.Recorded):
-            CrashingProjection.seen += 1
-            if CrashingProjection.seen == 5:
-                raise RuntimeError("crash")
-        super().apply(event, curs)
-
-
-class CrashingList(TransactionsProjection):
-    """The transactions list, failing on the 60th recorded transaction it sees (after a
-    first statement of 50 buffered rows was sent)."""
-
-    name = "transactions"
-    seen = 0
+    crash_at: ClassVar[int]
+    seen: ClassVar[int] = 0
 
     def apply(self, event: Any, curs: Any) -> None:
         if isinstance(event, Transaction.Recorded):
-            CrashingList.seen += 1
-            if CrashingList.seen == 60:
+            type(self).seen += 1
+            if type(self).seen == self.crash_at:
                 raise RuntimeError("crash")
-        super().apply(event, curs)
+        super().apply(event, curs)  # type: ignore[misc]
+
+
+class CrashingProjection(Crashing, AccountsProjection):
+    name = "accounts"
+    crash_at = 5
+
+
+class CrashingList(Crashing, TransactionsProjection):
+    """The transactions list fails after a first statement of 50 buffered rows was sent."""
+
+    name = "transactions"
+    crash_at = 60
 
 
 @pytest.mark.reliability
